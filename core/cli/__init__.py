@@ -1,0 +1,47 @@
+"""Headless sub-commands of `main.py`. Each module in COMMANDS has `add_parser(subparsers)` and
+`run(args) -> int`; bad input raises InputError, reported as one line with exit code 2."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from core.errors import InputError
+
+COMMANDS = ("stats", "anchors", "analyze", "export")
+
+
+def _available_commands() -> list:
+    modules = []
+    for name in COMMANDS:
+        try:
+            modules.append(importlib.import_module(f"core.cli.{name}"))
+        except ModuleNotFoundError as error:  # a command not built yet
+            if error.name != f"core.cli.{name}":
+                raise
+    return modules
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="main.py",
+        description="Anchor Inspector: anchor coverage for RF spectrogram detectors. "
+        "Without a command, opens the GUI.")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for module in _available_commands():
+        module.add_parser(subparsers)
+    return parser
+
+
+def run_command(argv: list[str]) -> int:
+    """Run one headless command; returns the process exit code."""
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.run(args) or 0)
+    except InputError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
