@@ -1,4 +1,4 @@
-"""Anchor Inspector's single entry point: `python main.py` opens the GUI, sub-commands run headless."""
+"""The single entry point: `python main.py` opens the GUI, sub-commands run headless."""
 
 from __future__ import annotations
 
@@ -9,6 +9,10 @@ from core.cli import COMMANDS
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
+    if argv and argv[0] == "screenshot":
+        from gui.screenshot import run_screenshot
+
+        return run_screenshot(argv[1:])
     if argv and (argv[0] in COMMANDS or argv[0] in ("-h", "--help")):
         from core.cli import run_command
 

@@ -73,9 +73,15 @@ class BoxTable:
     def class_name(self, cls: int) -> str:
         return self.class_names.get(int(cls), str(int(cls)))
 
-    def xyxy(self) -> np.ndarray:
-        """(N, 4) float64 copy of the boxes."""
-        return np.stack([self.x1, self.y1, self.x2, self.y2], axis=1)
+    def summary(self) -> dict:
+        """The `dataset` block of the JSON reports (SPEC §8)."""
+        return {"spec": self.spec, "images": self.image_count, "boxes": len(self),
+                "skipped_boxes": self.skipped_total, "skipped": dict(self.skipped),
+                "clipped_boxes": self.clipped}
+
+    def xyxy(self, rows: np.ndarray | slice = slice(None)) -> np.ndarray:
+        """(n, 4) float64 copy of the boxes (all, or the given rows)."""
+        return np.stack([self.x1[rows], self.y1[rows], self.x2[rows], self.y2[rows]], axis=1)
 
 
 def validate_boxes(

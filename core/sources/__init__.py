@@ -1,8 +1,9 @@
-"""Dataset sources: `open_source(SPEC)` picks one by kind; `load_table` streams it into a BoxTable."""
+"""Dataset sources: `open_source(SPEC)` picks one by kind; `load_table` streams it in."""
 
 from __future__ import annotations
 
 import importlib
+from collections.abc import Generator
 
 from core.boxes import BoxTable, BoxTableBuilder
 from core.errors import InputError
@@ -22,7 +23,7 @@ SOURCE_KINDS = {
 }
 
 __all__ = ["BoxBatch", "Cancelled", "Source", "SourceSpec", "load_table", "open_source",
-           "parse_spec"]
+           "parse_spec", "stream_table"]
 
 
 def open_source(spec: str | SourceSpec) -> Source:
@@ -36,24 +37,14 @@ def open_source(spec: str | SourceSpec) -> Source:
     return getattr(importlib.import_module(module_name), class_name)(parsed)
 
 
-def load_table(
-    source: str | Source,
-    *,
-    strict: bool = False,
-    progress: ProgressCallback | None = None,
-    cancelled: CancelCheck | None = None,
-    on_batch=None,
-) -> BoxTable:
-    """Stream a source into a validated BoxTable.
-
-    `progress(done, total)` is called after each batch; `cancelled()` is polled between batches
-    and raises `Cancelled` when true; `on_batch(builder)` lets a viewer show boxes as they arrive.
-    """
+def stream_table(
+    source: str | Source, *, strict: bool = False
+) -> Generator[tuple[int, int | None, BoxTableBuilder], None, BoxTable]:
+    """Stream a source into a validated BoxTable, yielding `(done, total, builder)` after each
+    batch so a caller can show progress, show boxes as they arrive, or stop between batches."""
     source = open_source(source) if isinstance(source, str) else source
     builder = BoxTableBuilder(source.spec.text, strict=strict)
     for batch in source.batches():
-        if cancelled is not None and cancelled():
-            raise Cancelled()
         if batch.image_offset is None:
             first = builder.add_images(batch.image_ids, batch.image_heights, batch.image_widths)
             image = batch.image + first
@@ -63,9 +54,29 @@ def load_table(
             image = batch.image + batch.image_offset
         builder.add_boxes(image, batch.xyxy, batch.cls, batch.box_index, batch.reasons,
                           file=batch.file)
-        if progress is not None:
-            progress(batch.done, batch.total)
-        if on_batch is not None:
-            on_batch(builder)
+        builder.class_names = dict(source.class_names)
+        yield batch.done, batch.total, builder
     builder.class_names = dict(source.class_names)
     return builder.build()
+
+
+def load_table(
+    source: str | Source,
+    *,
+    strict: bool = False,
+    progress: ProgressCallback | None = None,
+    cancelled: CancelCheck | None = None,
+) -> BoxTable:
+    """Load a whole source; `progress(done, total)` after each batch, `cancelled()` polled between
+    batches (raises `Cancelled` when it returns true)."""
+    stream = stream_table(source, strict=strict)
+    while True:
+        try:
+            done, total, _ = next(stream)
+        except StopIteration as finished:
+            return finished.value
+        if progress is not None:
+            progress(done, total)
+        if cancelled is not None and cancelled():
+            stream.close()
+            raise Cancelled()

@@ -1,0 +1,45 @@
+"""Pieces the headless commands share: dataset arguments, loading with a progress bar, output."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+
+import orjson
+from tqdm import tqdm
+
+from core.boxes import BoxTable
+from core.sources import load_table
+
+DEFAULT_DATASET = "demo"
+
+
+def add_dataset_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--dataset", default=DEFAULT_DATASET, metavar="SPEC",
+                        help="KIND:PATH?key=value&... (default: %(default)s)")
+    parser.add_argument("--strict", action="store_true",
+                        help="treat any skipped (invalid) box as an error")
+
+
+def load_dataset(args: argparse.Namespace) -> tuple[BoxTable, float]:
+    """Load `--dataset` with a progress bar on stderr; returns the table and the seconds taken."""
+    start = time.perf_counter()
+    with tqdm(desc="loading", unit="img", file=sys.stderr, leave=False,
+              disable=None if sys.stderr.isatty() else True) as bar:
+        def progress(done: int, total: int | None) -> None:
+            bar.total = total
+            bar.update(done - bar.n)
+
+        table = load_table(args.dataset, strict=args.strict, progress=progress)
+    return table, time.perf_counter() - start
+
+
+def print_json(data: dict) -> None:
+    sys.stdout.write(orjson.dumps(data, option=orjson.OPT_INDENT_2 | orjson.OPT_SERIALIZE_NUMPY)
+                     .decode() + "\n")
+
+
+def format_count_line(label: str, count: int, total: int, width: int = 24) -> str:
+    share = count / total if total else 0.0
+    return f"  {label:<{width}} {count:>9,d}  {share:6.1%}"

@@ -1,0 +1,47 @@
+"""Starts the GUI: `python main.py [--dataset SPEC] [--config FILE]`."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+DEFAULT_WINDOW_SIZE = (1500, 950)
+
+
+def parse_gui_arguments(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="main.py", description="Open the Anchor Inspector GUI.")
+    parser.add_argument("--dataset", default=None, metavar="SPEC",
+                        help="dataset to open (default: the last one, else the demo)")
+    parser.add_argument("--config", default=None, metavar="FILE", help="anchor config to open")
+    return parser.parse_args(argv)
+
+
+def create_application():
+    """The QApplication with pyqtgraph's options set once."""
+    import pyqtgraph as pg
+    from PySide6.QtWidgets import QApplication
+
+    pg.setConfigOptions(antialias=True, imageAxisOrder="row-major")
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    app.setApplicationName("Anchor Inspector")
+    app.setOrganizationName("AnchorInspector")
+    return app
+
+
+def create_window(dataset: str | None = None, settings=None):
+    """The main window, sized and loading `dataset` (or the remembered one, else the demo)."""
+    from gui.main_window import MainWindow
+
+    window = MainWindow(settings=settings)
+    window.resize(*DEFAULT_WINDOW_SIZE)
+    spec = dataset or window.settings.value("last_dataset", "demo") or "demo"
+    window.open_dataset(str(spec))
+    return window
+
+
+def run_gui(argv: list[str]) -> int:
+    args = parse_gui_arguments(argv)
+    app = create_application()
+    window = create_window(args.dataset)
+    window.show()
+    return app.exec()

@@ -1,0 +1,45 @@
+"""`core/` never imports Qt, and importing any `core` module does not import TensorFlow."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+PROBE = r"""
+import importlib, pkgutil, sys
+
+BLOCKED = ("PySide6", "PyQt5", "PyQt6", "pyqtgraph", "superqt", "qtpy", "shiboken6")
+
+class BlockQt:
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] in BLOCKED:
+            raise ImportError(f"core imported Qt module {name}")
+        return None
+
+sys.meta_path.insert(0, BlockQt())
+import core
+names = [m.name for m in pkgutil.walk_packages(core.__path__, "core.")]
+for name in names:
+    importlib.import_module(name)
+heavy = sorted(m for m in ("tensorflow", "keras", "keras_cv", "keras_hub") if m in sys.modules)
+print(len(names), ",".join(heavy))
+"""
+
+
+def test_core_imports_no_qt_and_no_tensorflow():
+    result = subprocess.run([sys.executable, "-c", PROBE], cwd=ROOT, capture_output=True,
+                            text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    module_count, heavy = result.stdout.split()[0], result.stdout.strip().partition(" ")[2]
+    assert int(module_count) >= 5
+    assert heavy == "", f"importing core pulled in {heavy}"
+
+
+def test_probe_detects_a_qt_import(tmp_path):
+    """The probe itself must be able to fail: a module importing Qt is caught."""
+    probe = PROBE.replace("import core\n", "import core\nimport PySide6\n")
+    result = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True,
+                            text=True, timeout=120)
+    assert result.returncode != 0
+    assert "core imported Qt module PySide6" in result.stderr
