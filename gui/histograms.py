@@ -10,6 +10,18 @@ from core.boxes import BoxTable
 from core.statistics import log2_edges
 
 BAR_BRUSH = pg.mkBrush(90, 160, 230, 200)
+NICE_MANTISSAS = (1, 2, 5)
+
+
+def log_ticks(lo: float, hi: float) -> list[tuple[float, str]]:
+    """Readable major ticks (1, 2, 5 x 10^k) for a log10 axis spanning [lo, hi]."""
+    ticks = []
+    for exponent in range(int(np.floor(np.log10(lo))), int(np.ceil(np.log10(hi))) + 1):
+        for mantissa in NICE_MANTISSAS:
+            value = mantissa * 10.0**exponent
+            if lo <= value <= hi:
+                ticks.append((np.log10(value), f"{value:g}"))
+    return ticks
 
 
 class ShapeHistogram(pg.PlotWidget):
@@ -32,6 +44,7 @@ class ShapeHistogram(pg.PlotWidget):
         edges = log2_edges(values, bins_per_octave=4)
         counts, _ = np.histogram(values, bins=edges)
         self.curve.setData(edges, counts)  # log mode maps x through log10 itself
+        self.getPlotItem().getAxis("bottom").setTicks([log_ticks(edges[0], edges[-1]), []])
 
 
 class HistogramPanel(QWidget):
