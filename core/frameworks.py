@@ -381,8 +381,8 @@ def override_problems(config: AnchorConfig) -> list[tuple[str, str]]:
                 problems.append(("center_offset", f"must be in [{low:g}, {high:g}{bracket} for "
                                  f"{fw.label}; got {offset:g}"))
     if config.clip is not None and config.clip != fw.clip and not fw.clip_configurable:
-        state = "clips" if fw.clip else "does not clip"
-        problems.append(("clip", f"{fw.label} always {state} anchors; clip={config.clip} "
+        state = "always clips" if fw.clip else "never clips"
+        problems.append(("clip", f"{fw.label} {state} anchors; clip={config.clip} "
                          "is not possible"))
     lq = config.low_quality_matches
     if lq is not None and lq != fw.low_quality_matches and not fw.low_quality_configurable:
