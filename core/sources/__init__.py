@@ -20,6 +20,7 @@ from core.sources.base import (
 # kind -> "module:class"; modules are imported only when that kind is opened (TensorFlow stays lazy)
 SOURCE_KINDS = {
     "demo": "core.sources.demo:DemoSource",
+    "coco": "core.sources.coco:CocoSource",
 }
 
 __all__ = ["BoxBatch", "Cancelled", "Source", "SourceSpec", "load_table", "open_source",
