@@ -1,0 +1,63 @@
+"""Boxes from image pixels into model-input pixels, the way the resizing layer in front of the
+detector moves them (SPEC §2 `--input-size HxW --resize stretch|letterbox`).
+
+- `stretch`: x scales by W_in / W and y by H_in / H (aspect ratio not kept).
+- `letterbox`: both axes scale by s = min(H_in / H, W_in / W) and the rest is padding. Where the
+  image sits depends on the library (checked in their code):
+  * `placement="top_left"` — keras-cv `Resizing(pad_to_aspect_ratio=True)`: the image is resized
+    to (H*s, W*s) (tf.image.resize truncates that size to integers) and padded at the bottom and
+    right (`tf.image.pad_to_bounding_box(image, 0, 0, H_in, W_in)`); boxes go through relative
+    coordinates, so x' = x / W * int(W*s), y' = y / H * int(H*s).
+  * `placement="center"` — Keras 3 `layers.Resizing(pad_to_aspect_ratio=True)`, used by keras-hub's
+    `ImageConverter`: x' = x*s + (W_in - W*s) // 2, y' = y*s + (H_in - H*s) // 2.
+Mapped boxes are clipped to the model input, as keras-cv does after padding.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+RESIZE_MODES = ("stretch", "letterbox")
+PLACEMENTS = ("top_left", "center")
+
+
+def map_boxes_to_input(
+    x1, y1, x2, y2, image_index, image_heights, image_widths,
+    input_size: tuple[int, int] | None = None, resize: str = "stretch",
+    placement: str = "top_left",
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """`(x1, y1, x2, y2, model_heights, model_widths)`: boxes in model-input pixels (float64) and
+    each image's model-input size (int64). `input_size=None` keeps every image's own size."""
+    boxes = [np.asarray(v, np.float64) for v in (x1, y1, x2, y2)]
+    heights = np.asarray(image_heights, np.int64)
+    widths = np.asarray(image_widths, np.int64)
+    if input_size is None:
+        return (*(b.copy() for b in boxes), heights.copy(), widths.copy())
+    if resize not in RESIZE_MODES:
+        raise ValueError(f"resize must be one of {RESIZE_MODES}, got {resize!r}")
+    if placement not in PLACEMENTS:
+        raise ValueError(f"placement must be one of {PLACEMENTS}, got {placement!r}")
+    h_in, w_in = (int(v) for v in input_size)
+    if h_in <= 0 or w_in <= 0:
+        raise ValueError(f"input size must be positive, got {h_in}x{w_in}")
+    image = np.asarray(image_index, np.int64)
+    h = heights[image].astype(np.float64)
+    w = widths[image].astype(np.float64)
+    if resize == "stretch":
+        sx, sy = w_in / w, h_in / h
+        ox = oy = np.zeros(len(image))
+    else:
+        s = np.minimum(h_in / h, w_in / w)
+        if placement == "top_left":
+            sx, sy = np.floor(w * s) / w, np.floor(h * s) / h
+            ox = oy = np.zeros(len(image))
+        else:
+            sx = sy = s
+            ox, oy = (w_in - w * s) // 2, (h_in - h * s) // 2
+    mx1 = np.clip(boxes[0] * sx + ox, 0, w_in)
+    my1 = np.clip(boxes[1] * sy + oy, 0, h_in)
+    mx2 = np.clip(boxes[2] * sx + ox, 0, w_in)
+    my2 = np.clip(boxes[3] * sy + oy, 0, h_in)
+    n_images = len(heights)
+    return (mx1, my1, mx2, my2, np.full(n_images, h_in, np.int64),
+            np.full(n_images, w_in, np.int64))
