@@ -21,6 +21,8 @@ from core.sources.base import (
 SOURCE_KINDS = {
     "demo": "core.sources.demo:DemoSource",
     "coco": "core.sources.coco:CocoSource",
+    "yolo": "core.sources.yolo:YoloSource",
+    "voc": "core.sources.voc:VocSource",
 }
 
 __all__ = ["BoxBatch", "Cancelled", "Source", "SourceSpec", "load_table", "open_source",
