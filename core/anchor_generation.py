@@ -42,7 +42,8 @@ def level_grids(
     `padded // cells`, which can differ between x and y), and the shapes are the framework's
     per-location anchors. With `matchable_only`, anchors the framework never matches are left
     out (keras-retinanet ignores anchors centred at or beyond the image edge); this only shortens
-    nx, ny.
+    nx, ny. (keras-retinanet tests the float centre (x1 + x2) / 2; for a lattice centre exactly on
+    the edge its rounding can keep some shapes there; we drop the centre, as exact arithmetic does.)
     """
     image_height, image_width = _check_size(image_height, image_width)
     fw = FRAMEWORKS[config.framework]

@@ -23,6 +23,7 @@ SOURCE_KINDS = {
     "coco": "core.sources.coco:CocoSource",
     "yolo": "core.sources.yolo:YoloSource",
     "voc": "core.sources.voc:VocSource",
+    "sigmf": "core.sources.sigmf_source:SigMFSource",
 }
 
 __all__ = ["BoxBatch", "Cancelled", "Source", "SourceSpec", "load_table", "open_source",
