@@ -61,3 +61,27 @@ def map_boxes_to_input(
     n_images = len(heights)
     return (mx1, my1, mx2, my2, np.full(n_images, h_in, np.int64),
             np.full(n_images, w_in, np.int64))
+
+
+def map_boxes_to_image(
+    xyxy: np.ndarray, image_height: int, image_width: int,
+    input_size: tuple[int, int] | None = None, resize: str = "stretch",
+    placement: str = "top_left",
+) -> np.ndarray:
+    """Inverse of `map_boxes_to_input` for one image: (k, 4) model-input boxes (e.g. anchors)
+    back into that image's pixels, so the viewer can draw them over the spectrogram."""
+    boxes = np.asarray(xyxy, np.float64).reshape(-1, 4)
+    if input_size is None:
+        return boxes.copy()
+    h_in, w_in = (float(v) for v in input_size)
+    h, w = float(image_height), float(image_width)
+    if resize == "stretch":
+        sx, sy, ox, oy = w_in / w, h_in / h, 0.0, 0.0
+    else:
+        s = min(h_in / h, w_in / w)
+        if placement == "top_left":
+            sx, sy, ox, oy = np.floor(w * s) / w, np.floor(h * s) / h, 0.0, 0.0
+        else:
+            sx = sy = s
+            ox, oy = (w_in - w * s) // 2, (h_in - h * s) // 2
+    return (boxes - np.array([ox, oy, ox, oy])) / np.array([sx, sy, sx, sy])

@@ -24,6 +24,8 @@ SOURCE_KINDS = {
     "yolo": "core.sources.yolo:YoloSource",
     "voc": "core.sources.voc:VocSource",
     "sigmf": "core.sources.sigmf_source:SigMFSource",
+    "tfrecord": "core.sources.tfrecord:TFRecordSource",
+    "python": "core.sources.python_loader:PythonLoaderSource",
 }
 
 __all__ = ["BoxBatch", "Cancelled", "Source", "SourceSpec", "load_table", "open_source",

@@ -54,3 +54,21 @@ def test_bad_arguments():
         map_boxes_to_input([0.0], [0.0], [1.0], [1.0], [0], [2], [2], (4, 4), "squash")
     with pytest.raises(ValueError):
         map_boxes_to_input([0.0], [0.0], [1.0], [1.0], [0], [2], [2], (0, 4))
+
+
+def test_map_boxes_to_image_inverts_the_mapping():
+    from core.input_mapping import map_boxes_to_image
+
+    rng = np.random.default_rng(4)
+    heights, widths = np.array([300, 90]), np.array([500, 700])
+    for resize in ("stretch", "letterbox"):
+        for placement in ("top_left", "center"):
+            for image in (0, 1):
+                xy = rng.uniform(0, 1, (20, 2)) * [widths[image] * 0.5, heights[image] * 0.5]
+                boxes = np.concatenate([xy, xy + 5], axis=1)
+                mapped = map_boxes_to_input(*boxes.T, np.full(20, image), heights, widths,
+                                            (256, 320), resize, placement)
+                model = np.stack(mapped[:4], axis=1)
+                back = map_boxes_to_image(model, heights[image], widths[image], (256, 320),
+                                          resize, placement)
+                np.testing.assert_allclose(back, boxes, atol=1e-9)
