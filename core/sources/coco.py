@@ -38,10 +38,11 @@ from core.errors import InputError
 from core.sources.base import BoxBatch, Source, SourceSpec
 from core.sources.image_files import (
     ImageFolder,
-    read_image_size,
-    read_luminance,
+    image_pixels,
     resolve_folder,
+    size_from_image_file,
 )
+from core.sources.options import check_options
 
 CHUNK_ANNOTATIONS = 50_000  # annotations decoded per batch: bounds memory and GIL hold time
 _INT64 = msgspec.Meta(ge=-(2**63), le=2**63 - 1)
@@ -103,10 +104,7 @@ class CocoSource(Source):
         if not spec.path:
             raise InputError("the coco dataset needs the annotation file: "
                              "coco:annotations.json?images=DIR", file=spec.text)
-        unknown = sorted(set(spec.options) - set(self.OPTIONS))
-        if unknown:
-            raise InputError(f"unknown option {unknown[0]!r} for a coco dataset; known options: "
-                             f"{', '.join(self.OPTIONS)}", file=spec.text)
+        check_options(spec, self.OPTIONS, "coco")
         self.path = Path(spec.path).expanduser()
         images = spec.options.get("images")
         self.folder: ImageFolder = resolve_folder(None if images is None else str(images),
@@ -191,30 +189,21 @@ class CocoSource(Source):
         return image_ids, heights, widths
 
     def _size_from_file(self, image: _Image, k: int, file: str) -> tuple[int, int]:
-        record = f"images[{k}]"
-        found = self.folder.find(image.file_name or "")
-        if found is None:
-            where = (f"its file {image.file_name!r} is not in {self.folder.root}"
-                     if self.folder.root is not None and image.file_name
-                     else "it has no file_name" if self.folder.root is not None
-                     else "no images folder was given (coco:FILE?images=DIR)")
-            raise InputError(f"image {image.id!r} has no width/height and {where}, so its size "
-                             "is unknown", file=file, record=record)
-        try:
-            height, width = read_image_size(found)
-        except InputError as error:
-            raise InputError(f"image {image.id!r} has no width/height and its file {found} "
-                             f"cannot tell: {error.problem}", file=file, record=record) from None
+        root, name = self.folder.root, image.file_name
+        no_file = (f"its file {name!r} is not in {root}" if root is not None and name
+                   else "it has no file_name" if root is not None
+                   else "no images folder was given (coco:FILE?images=DIR)")
+        height, width = size_from_image_file(
+            self.folder.find(name or ""), f"image {image.id!r} has no width/height",
+            f"{no_file}, so its size is unknown", file=file, record=f"images[{k}]")
         return image.height or height, image.width or width
 
     # --- pixels ----------------------------------------------------------------------------
 
     def pixels(self, image_index: int) -> np.ndarray | None:
         """Luminance of image `image_index`'s file (float32), None when it has no file."""
-        if not 0 <= image_index < len(self.file_names):
-            raise IndexError(f"image {image_index} out of range 0..{len(self.file_names) - 1}")
-        found = self.folder.find(self.file_names[image_index] or "")
-        return None if found is None else read_luminance(found)
+        return image_pixels(self.file_names, image_index,
+                            find=lambda name: self.folder.find(name or ""))
 
 
 # --- decoding helpers ----------------------------------------------------------------------------

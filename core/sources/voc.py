@@ -36,14 +36,9 @@ import numpy as np
 
 from core.errors import InputError
 from core.sources.base import BoxBatch, Source, SourceSpec
-from core.sources.yolo import (
-    IMAGE_SUFFIXES,
-    check_options,
-    folder_option,
-    image_size,
-    luminance,
-    parse_classes_option,
-)
+from core.sources.image_files import ImageFolder, image_pixels, size_from_image_file
+from core.sources.options import check_options, folder_option, parse_classes_option
+from core.sources.tensors import positions
 
 BATCH_FILES = 256  # XML files per streamed batch
 COORDINATES = ("voc", "raw")
@@ -110,7 +105,14 @@ def _whole_number(text: str | None, file: str, field: str) -> int | None:
     return int(value) or None
 
 
-def parse_voc_file(path: Path, images: VocImageFolder) -> VocAnnotation:
+def find_image(images: ImageFolder, filename: str, stem: str) -> Path | None:
+    """An annotation's image: the file its `filename` names, else an image with that name's
+    stem and another suffix (a `.jpg` named, a `.png` stored), else one with the XML's stem."""
+    return (images.find(filename) or images.find_stem(Path(filename).stem)
+            or images.find_stem(stem))
+
+
+def parse_voc_file(path: Path, images: ImageFolder) -> VocAnnotation:
     """Parse one VOC XML file; InputError naming the file, the object and the field on bad input."""
     file = os.fspath(path)
     root = _parse_xml(path)
@@ -118,19 +120,14 @@ def parse_voc_file(path: Path, images: VocImageFolder) -> VocAnnotation:
         raise InputError(f"not a Pascal VOC annotation: the root element is <{root.tag}>, "
                          "expected <annotation>", file=file)
     filename = (root.findtext("filename") or "").strip()
-    image_path = images.find(filename, path.stem)
+    image_path = find_image(images, filename, path.stem)
     width = _whole_number(root.findtext("size/width"), file, "size/width")
     height = _whole_number(root.findtext("size/height"), file, "size/height")
     if width is None or height is None:
-        header = image_size(image_path) if image_path is not None else None
-        if header is None:
-            missing = "size/width" if width is None else "size/height"
-            where = (f"image {os.fspath(image_path)!r} is unreadable" if image_path is not None
-                     else f"no image file {filename or path.stem!r} found in "
-                          f"{os.fspath(images.folder)!r}")
-            raise InputError(f"missing (or 0), and the size cannot be read from the image: "
-                             f"{where}", file=file, record=missing)
-        height, width = header
+        height, width = size_from_image_file(
+            image_path, "missing (or 0)", f"no image file {filename or path.stem!r} in "
+            f"{os.fspath(images.root)!r} to read the size from", file=file,
+            record="size/width" if width is None else "size/height")
     names, corners = [], []
     for k, obj in enumerate(root.findall("object")):
         name = (obj.findtext("name") or "").strip()
@@ -154,28 +151,6 @@ def parse_voc_file(path: Path, images: VocImageFolder) -> VocAnnotation:
         corners.append(values)
     return VocAnnotation(file, path.stem, image_path, height, width, names,
                          np.array(corners, np.float64).reshape(-1, 4))
-
-
-class VocImageFolder:
-    """Finds an annotation's image in one folder: by its `filename`, else by the XML's stem."""
-
-    def __init__(self, folder: Path):
-        self.folder = folder
-        self._by_stem: dict[str, Path] | None = None
-
-    def find(self, filename: str, stem: str) -> Path | None:
-        if filename:
-            candidate = self.folder / filename
-            if candidate.is_file():
-                return candidate
-        if self._by_stem is None:  # listed once, on the first miss
-            self._by_stem = {}
-            if self.folder.is_dir():
-                for entry in sorted(self.folder.iterdir(), key=os.fspath):
-                    if entry.suffix.lower() in IMAGE_SUFFIXES:
-                        self._by_stem.setdefault(entry.stem, entry)
-        return self._by_stem.get(Path(filename).stem if filename else stem,
-                                 self._by_stem.get(stem))
 
 
 class VocSource(Source):
@@ -208,7 +183,7 @@ class VocSource(Source):
             images = root / "JPEGImages"
         else:
             images = root if root.is_dir() else folder
-        self.images = VocImageFolder(images)
+        self.images = ImageFolder(images)
         self.coords = str(spec.options.get("coords", "voc"))
         if self.coords not in COORDINATES:
             raise InputError(f"option 'coords' must be one of {', '.join(COORDINATES)}, got "
@@ -272,13 +247,9 @@ class VocSource(Source):
                                      file=annotation.file, record=f"object {k}")
                 cls[row] = class_ids[name]
                 row += 1
-        starts = np.cumsum(counts) - counts
-        box_index = np.arange(len(image)) - np.repeat(starts, counts)
         return {"image": image, "xyxy": self.to_pixels(corners), "cls": cls,
-                "box_index": box_index.astype(np.int32)}
+                "box_index": positions(counts)[1]}
 
     def pixels(self, image_index: int) -> np.ndarray | None:
         """Luminance (float32) of image `image_index` in load order; None when it has no file."""
-        if not 0 <= image_index < len(self._image_paths):
-            raise IndexError(f"image {image_index} out of range 0..{len(self._image_paths) - 1}")
-        return luminance(self._image_paths[image_index])
+        return image_pixels(self._image_paths, image_index)

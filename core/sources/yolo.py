@@ -46,87 +46,29 @@ import numpy as np
 from core.boxes import RELATIVE_TOLERANCE, reason_code
 from core.errors import InputError
 from core.sources.base import BoxBatch, Source, SourceSpec
+from core.sources.image_files import (
+    IMAGE_SUFFIXES,
+    files_under,
+    image_pixels,
+    images_by_stem,
+    list_images,
+    read_image_size,
+    read_label_text,
+    read_text,
+)
+from core.sources.options import (
+    check_options,
+    folder_option,
+    parse_classes_option,
+    parse_size_option,
+)
+from core.sources.tensors import positions
 
-# Ultralytics' IMG_FORMATS: the suffixes it accepts as images
-IMAGE_SUFFIXES = frozenset(
-    {".bmp", ".dng", ".jpeg", ".jpg", ".mpo", ".png", ".tif", ".tiff", ".webp", ".pfm", ".heic"})
 BATCH_FILES = 512  # label files per streamed batch
 BOX_COLUMNS = 5  # cls xc yc w h
 
 
-# --- image files: header sizes, luminance pixels, folders (candidates for image_files.py) -------
-
-def image_size(path: Path) -> tuple[int, int] | None:
-    """(height, width) in pixels from the image file's header (no decode; EXIF rotation applied,
-    as Ultralytics' `exif_size` does), or None when the header cannot be read."""
-    import imagesize
-
-    width, height = imagesize.get(os.fspath(path))
-    if width <= 0 or height <= 0:
-        return None
-    return int(height), int(width)
-
-
-def require_image_size(path: Path) -> tuple[int, int]:
-    """`image_size`, or InputError naming the image when its header is unreadable."""
-    size = image_size(path)
-    if size is None:
-        problem = "image file not found" if not path.exists() else (
-            "cannot read the image size from the file header (not an image, or truncated)")
-        raise InputError(problem, file=os.fspath(path))
-    return size
-
-
-def luminance(path: Path | None) -> np.ndarray | None:
-    """The (H, W) float32 luminance of an image file (RGB -> ITU-R 601 luma, 16-bit and float
-    images keep their values, EXIF rotation applied), or None when the file does not exist."""
-    if path is None or not path.is_file():
-        return None
-    from PIL import Image, ImageOps, UnidentifiedImageError
-
-    try:
-        with Image.open(path) as image:
-            image = ImageOps.exif_transpose(image)
-            return np.asarray(image.convert("F"), dtype=np.float32)
-    except (OSError, UnidentifiedImageError, ValueError, Image.DecompressionBombError) as error:
-        raise InputError(f"cannot decode the image: {error}", file=os.fspath(path)) from error
-
-
-def list_images(directory: Path) -> list[Path]:
-    """Image files under `directory` (recursively), sorted by path."""
-    return [Path(p) for p in files_under(directory, IMAGE_SUFFIXES)]
-
-
-def files_under(directory: Path, suffixes: frozenset[str]) -> list[str]:
-    """Paths (str, sorted) of the files under `directory`, recursively, whose lower-case suffix
-    is in `suffixes` (os.walk + strings: much faster than sorting pathlib objects)."""
-    found = []
-    for folder, _, names in os.walk(directory):
-        found.extend(os.path.join(folder, name) for name in names
-                     if os.path.splitext(name)[1].lower() in suffixes)
-    found.sort()
-    return found
-
-
-def images_by_stem(directory: Path) -> dict[str, Path]:
-    """Image files under `directory` keyed by stem; InputError when two share a stem."""
-    found: dict[str, Path] = {}
-    for path in list_images(directory):
-        if path.stem in found:
-            raise InputError(f"two images share the stem {path.stem!r} ({found[path.stem]} and "
-                             f"{path}), so labels cannot be matched to them by name",
-                             file=os.fspath(directory))
-        found[path.stem] = path
-    return found
-
-
-def read_text(path: Path) -> str:
-    """A required text file's content (UTF-8, BOM tolerated, any newline), or InputError."""
-    text = read_label_text(os.fspath(path))
-    if text is None:
-        raise InputError("file not found", file=os.fspath(path))
-    return text
-
+# --- label files --------------------------------------------------------------------------------
 
 def label_path_for(image: Path | str) -> str:
     """Where Ultralytics looks for an image's labels: last `/images/` -> `/labels/`, `.txt`."""
@@ -136,20 +78,6 @@ def label_path_for(image: Path | str) -> str:
         head, _, tail = text.rpartition(images)
         text = head + labels + tail
     return os.path.splitext(text)[0] + ".txt"
-
-
-def read_label_text(path: str) -> str | None:
-    """A label file's text, or None when the file does not exist (an image without boxes)."""
-    try:
-        with open(path, encoding="utf-8-sig") as handle:
-            return handle.read()
-    except FileNotFoundError:
-        return None
-    except UnicodeDecodeError as error:
-        raise InputError(f"not UTF-8 text ({error.reason} at byte {error.start})",
-                         file=path) from error
-    except OSError as error:
-        raise InputError(f"cannot read the file: {error.strerror or error}", file=path) from error
 
 
 # --- label text -> arrays -----------------------------------------------------------------------
@@ -293,49 +221,6 @@ def cxcywh_to_pixels(cxcywh: np.ndarray, width: np.ndarray, height: np.ndarray) 
     cx, cy, w, h = cxcywh.T
     return np.stack([(cx - w / 2) * width, (cy - h / 2) * height,
                      (cx + w / 2) * width, (cy + h / 2) * height], axis=1)
-
-
-# --- options ------------------------------------------------------------------------------------
-
-def parse_size_option(spec: SourceSpec) -> tuple[int, int] | None:
-    """`size=WxH` -> (height, width), or None when the option is absent."""
-    if "size" not in spec.options:
-        return None
-    value = str(spec.options["size"])
-    match = re.fullmatch(r"\s*(\d+)\s*[xX×]\s*(\d+)\s*", value)
-    if not match or not (0 < int(match[1]) < 2**31 and 0 < int(match[2]) < 2**31):
-        raise InputError(f"option 'size' must be WIDTHxHEIGHT in pixels, e.g. size=512x512, "
-                         f"got {value!r}", file=spec.text)
-    return int(match[2]), int(match[1])
-
-
-def parse_classes_option(spec: SourceSpec) -> dict[int, str] | None:
-    """`classes=a,b,c` -> {0: 'a', 1: 'b', 2: 'c'}, or None when the option is absent."""
-    if "classes" not in spec.options:
-        return None
-    names = [name.strip() for name in str(spec.options["classes"]).split(",")]
-    if not all(names) or len(set(names)) != len(names):
-        raise InputError("option 'classes' must be distinct non-empty names separated by commas, "
-                         f"got {spec.options['classes']!r}", file=spec.text)
-    return dict(enumerate(names))
-
-
-def folder_option(spec: SourceSpec, name: str, beside: Path) -> Path:
-    """A folder option such as `images=DIR`: from the working directory when it exists there,
-    else relative to `beside` (the dataset's folder), so a SPEC works from anywhere."""
-    path = Path(str(spec.options[name])).expanduser()
-    if not path.is_absolute() and not path.is_dir() and (beside / path).is_dir():
-        return beside / path
-    if not path.is_dir():
-        raise InputError(f"option {name!r}: no such folder {os.fspath(path)!r}", file=spec.text)
-    return path
-
-
-def check_options(spec: SourceSpec, known: tuple[str, ...], kind: str) -> None:
-    unknown = sorted(set(spec.options) - set(known))
-    if unknown:
-        raise InputError(f"unknown option {unknown[0]!r} for {kind}; known options: "
-                         f"{', '.join(known)}", file=spec.text)
 
 
 # --- data.yaml ----------------------------------------------------------------------------------
@@ -522,7 +407,7 @@ class YoloSource(Source):
             if self.size is not None:
                 size = self.size
             elif image_path is not None:
-                size = require_image_size(image_path)
+                size = read_image_size(image_path)
             else:
                 size = None  # a label file without image and without size=
             text = None if label_path is None else read_label_text(label_path)
@@ -540,9 +425,8 @@ class YoloSource(Source):
         widths_arr = np.array(widths, np.int32)
         labels = parse_label_texts(texts, files, columns=self.columns,
                                    class_count=self.class_count)
-        image = np.repeat(np.array(owners, np.int64), labels.counts)
-        starts = np.cumsum(labels.counts) - labels.counts
-        box_index = (np.arange(len(image)) - np.repeat(starts, labels.counts)).astype(np.int32)
+        label_file, box_index = positions(labels.counts)
+        image = np.array(owners, np.int64)[label_file]
         orphan = image < 0
         safe = np.where(orphan, 0, image)
         xyxy = cxcywh_to_pixels(labels.cxcywh, widths_arr[safe] if len(ids) else 1.0,
@@ -559,7 +443,7 @@ class YoloSource(Source):
                        file=where)
         for k in np.flatnonzero(np.array(owners) < 0):
             # boxes of a label file with no image and no size=: skipped as unknown_image
-            rows = slice(int(starts[k]), int(starts[k] + labels.counts[k]))
+            rows = label_file == k
             n = int(labels.counts[k])
             yield BoxBatch(image_ids=np.zeros(0, str), image_heights=np.zeros(0, np.int32),
                            image_widths=np.zeros(0, np.int32), image=np.full(n, -1, np.int64),
@@ -569,6 +453,4 @@ class YoloSource(Source):
 
     def pixels(self, image_index: int) -> np.ndarray | None:
         """Luminance (float32) of image `image_index` in load order; None when it has no file."""
-        if not 0 <= image_index < len(self._image_paths):
-            raise IndexError(f"image {image_index} out of range 0..{len(self._image_paths) - 1}")
-        return luminance(self._image_paths[image_index])
+        return image_pixels(self._image_paths, image_index)

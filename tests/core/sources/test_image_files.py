@@ -10,12 +10,12 @@ from PIL import Image
 
 from core.errors import InputError
 from core.sources.image_files import (
-    LUMA_WEIGHTS,
     ImageFolder,
     read_image_size,
     read_luminance,
     resolve_folder,
 )
+from core.sources.tensors import LUMINANCE_WEIGHTS
 
 
 def save(image: Image.Image, path, **options):
@@ -104,7 +104,7 @@ def test_colour_becomes_bt601_luminance(tmp_path):
     for colour, luma in pure.items():
         image = Image.new("RGB", (2, 2), colour)
         assert read_luminance(save(image, tmp_path / "p.png"))[0, 0] == pytest.approx(luma, 1e-4)
-    np.testing.assert_allclose(LUMA_WEIGHTS.sum(), 1.0, rtol=1e-6)
+    np.testing.assert_allclose(LUMINANCE_WEIGHTS.sum(), 1.0, rtol=1e-6)
 
 
 def test_alpha_is_dropped_and_palette_rendered(tmp_path):
@@ -171,3 +171,42 @@ def test_resolve_folder_relative_to_the_label_file(tmp_path, monkeypatch):
         tmp_path / "elsewhere" / "imgs")
     assert resolve_folder(str(tmp_path / "set" / "imgs"), "/").root == tmp_path / "set" / "imgs"
     assert resolve_folder("nowhere", tmp_path).root.name == "nowhere"  # kept; finds nothing
+
+
+# --- EXIF orientation, file-like input, stem lookups ---------------------------------------------
+
+@pytest.mark.parametrize(("orientation", "turned"), [(1, 0), (3, 2), (6, -1), (8, 1)])
+def test_exif_orientation_turns_size_and_pixels_alike(tmp_path, orientation, turned):
+    """Sizes and pixels are both as displayed: EXIF 6 / 8 swap height and width, and the pixels
+    are turned the way the size says (np.rot90 k: 1 = counter-clockwise)."""
+    stored = np.zeros((24, 40), np.uint8)
+    stored[:12, :20] = 255  # a bright top-left quarter shows which way the image turned
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    path = save(Image.fromarray(stored), tmp_path / "turned.jpg", quality=95, exif=exif)
+    expected = np.rot90(stored, turned).astype(np.float32)
+    assert read_image_size(path) == expected.shape
+    pixels = read_luminance(path)
+    assert pixels.shape == expected.shape
+    assert np.abs(pixels - expected).max() < 40  # JPEG ringing at the quarter's edges only
+    assert np.abs(pixels - expected).mean() < 2
+
+
+def test_luminance_of_encoded_bytes_names_the_record(tmp_path):
+    buffer = io.BytesIO()
+    Image.fromarray(grey(5, 7)).save(buffer, format="PNG")
+    np.testing.assert_array_equal(read_luminance(io.BytesIO(buffer.getvalue())), grey(5, 7))
+    with pytest.raises(InputError, match=r"^records\.tfrecord: cannot decode the image"):
+        read_luminance(io.BytesIO(b"not an image"), name="records.tfrecord")
+
+
+def test_stem_lookup_prefers_the_earlier_suffix_and_ignores_other_files(tmp_path):
+    for name in ("a.JPG", "a.png", "b.txt", "c.jpeg", "c.jpg", "d.gif"):
+        (tmp_path / name).write_bytes(b"x")
+    (tmp_path / "e.png").mkdir()  # a folder named like an image is not one
+    folder = ImageFolder(tmp_path)
+    assert folder.find_stem("a") == tmp_path / "a.png"
+    assert folder.find_stem("c") == tmp_path / "c.jpg"
+    assert folder.find_stem("b") is None and folder.find_stem("d") is None
+    assert folder.find_stem("e") is None
+    assert ImageFolder(tmp_path / "missing").find_stem("a") is None
