@@ -48,6 +48,7 @@ import orjson
 from core.boxes import reason_code
 from core.errors import InputError
 from core.sources.base import BoxBatch, Source, SourceSpec
+from core.sources.options import check_options
 from core.spectrogram import spectrogram_db_from_reader, window_values
 
 DEFAULT_NFFT = 512
@@ -199,10 +200,7 @@ class SigMFSource(Source):
 
     def __init__(self, spec: SourceSpec):
         super().__init__(spec)
-        unknown = sorted(set(spec.options) - set(OPTIONS))
-        if unknown:
-            raise InputError(f"unknown option {unknown[0]!r} for sigmf; known options: "
-                             f"{', '.join(OPTIONS)}", file=spec.text)
+        check_options(spec, OPTIONS, "sigmf")
         self.nfft = self._int_option("nfft", DEFAULT_NFFT, 2, MAX_NFFT)
         self.hop = self._int_option("hop", self.nfft, 1, self.nfft)
         self.channel = self._int_option("channel", 0, 0, 1 << 16)

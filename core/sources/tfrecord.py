@@ -35,6 +35,7 @@ import numpy as np
 
 from core.errors import InputError
 from core.sources.base import BoxBatch, Source, SourceSpec
+from core.sources.options import check_options
 from core.sources.tensors import convert_boxes, error_text, tf_error_text, to_luminance
 
 DEFAULT_BATCH = 1024
@@ -74,10 +75,7 @@ class TFRecordSource(Source):
 
     def __init__(self, spec: SourceSpec):
         super().__init__(spec)
-        unknown = sorted(set(spec.options) - set(OPTIONS))
-        if unknown:
-            raise InputError(f"unknown option {unknown[0]!r} for tfrecord; known options: "
-                             f"{', '.join(OPTIONS)}", file=spec.text)
+        check_options(spec, OPTIONS, "tfrecord")
         batch = spec.options.get("batch", DEFAULT_BATCH)
         if isinstance(batch, bool) or not isinstance(batch, int) or batch < 1:
             raise InputError(f"option 'batch' must be a whole number >= 1, got {batch!r}",
