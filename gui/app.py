@@ -21,19 +21,26 @@ def create_application():
     import pyqtgraph as pg
     from PySide6.QtWidgets import QApplication
 
+    from gui.theme import apply_dark_theme
+
     pg.setConfigOptions(antialias=True, imageAxisOrder="row-major")
     app = QApplication.instance() or QApplication(sys.argv[:1])
+    apply_dark_theme(app)
     app.setApplicationName("Anchor Inspector")
     app.setOrganizationName("AnchorInspector")
     return app
 
 
-def create_window(dataset: str | None = None, settings=None):
-    """The main window, sized and loading `dataset` (or the remembered one, else the demo)."""
+def create_window(dataset: str | None = None, config: str | None = None, settings=None):
+    """The main window, sized, with `config` (else the remembered one) and loading `dataset`
+    (else the remembered one, else the demo)."""
     from gui.main_window import MainWindow
 
     window = MainWindow(settings=settings)
     window.resize(*DEFAULT_WINDOW_SIZE)
+    window.restore_layout()
+    if config is not None:
+        window.open_config(config)
     spec = dataset or window.settings.value("last_dataset", "demo") or "demo"
     window.open_dataset(str(spec))
     return window
@@ -42,6 +49,6 @@ def create_window(dataset: str | None = None, settings=None):
 def run_gui(argv: list[str]) -> int:
     args = parse_gui_arguments(argv)
     app = create_application()
-    window = create_window(args.dataset)
+    window = create_window(args.dataset, args.config)
     window.show()
     return app.exec()

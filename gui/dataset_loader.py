@@ -8,7 +8,7 @@ from superqt.utils import GeneratorWorker, thread_worker
 from core.sources import Source, open_source, stream_table
 
 
-@thread_worker(start_thread=False)
+@thread_worker(start_thread=False, ignore_errors=True)
 def _load(source: Source):
     """Runs in the worker: yields (done, total) between batches, returns the BoxTable."""
     stream = stream_table(source)

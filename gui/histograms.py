@@ -1,65 +1,566 @@
-"""Histograms of box shapes: aspect ratio w/h (log axis) and side length sqrt(w*h)."""
+"""The histogram panel: box shapes of the dataset against the anchor shapes of the config.
+
+Four pyqtgraph plots observe the `AppState`: aspect ratio w/h and side length sqrt(w*h) (log axes,
+anchor ratios / sizes as lines), best IoU per box (thresholds as lines) and the width x height
+density with each anchor's IoU >= positive_iou region outlined. Unmatched boxes are drawn over
+every plot in one colour. Box shapes are binned once per dataset (`core.shape_regions.ShapeBins`);
+a config or coverage change only moves lines and re-counts the unmatched boxes with `bincount`.
+"""
 
 from __future__ import annotations
 
+import math
+from collections.abc import Sequence
+from pathlib import Path
+
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtWidgets import QVBoxLayout, QWidget
+from PySide6.QtCore import QSize, Qt
+from PySide6.QtWidgets import QGridLayout, QLabel, QVBoxLayout, QWidget
 
-from core.boxes import BoxTable
-from core.statistics import log2_edges
+from core.input_mapping import map_boxes_to_input
+from core.shape_regions import (
+    ShapeBins,
+    anchor_shapes,
+    iou_histogram,
+    nominal_anchor_sides,
+    region_outlines,
+    spread_sample,
+)
+from gui.state import AppState
 
-BAR_BRUSH = pg.mkBrush(90, 160, 230, 200)
-NICE_MANTISSAS = (1, 2, 5)
+BACKGROUND = "#1e1f22"
+TEXT = "#d4d6da"
+AXIS_PEN = pg.mkPen("#8a8e96")
+ALL_COLOR = (90, 160, 230)  # every box (in the IoU plot: the matched share shows above)
+UNMATCHED_COLOR = (255, 140, 40)  # boxes with no positive anchor
+RATIO_LINE_COLOR = (235, 235, 235)
+POSITIVE_COLOR = (120, 220, 120)
+NEGATIVE_COLOR = (240, 90, 90)
+LEVEL_COLORS = ((255, 235, 90), (90, 225, 200), (240, 110, 220), (180, 150, 255),
+                (160, 230, 90), (255, 255, 255), (200, 170, 130))
+"""Anchor levels in order (the first level of the config gets the first colour)."""
+DENSITY_COLORS = ((0.0, BACKGROUND), (0.12, "#1f3550"), (0.55, "#2f73b8"), (1.0, "#d6ecff"))
+IOU_BINS = 50
+SCATTER_LIMIT = 5000  # unmatched boxes drawn individually on the density
+BINS_PER_OCTAVE = 4  # 1-D shape histograms
+GRID_BINS_PER_OCTAVE = 6  # the (w, h) density
+MIN_SIDE = 0.1  # px; shapes are log-binned, so a box mapped to nothing is shown at this size
+VIEW_PADDING = 0.04
+Y_HEADROOM = 1.25  # histogram y range over the highest bar  # of the view's log10 span
+MIN_PLOT_HEIGHT = 110  # px
+MIN_PLOT_WIDTH = 180
+STACK_ASPECT = 1.45  # stack the plots when height >= this x width, else show them 2 x 2
+SIDE_TITLE = "Side √(w·h), {pixels}"
+PLOT_NAMES = ("aspect_ratio", "side_length", "best_iou", "width_height")
 
 
-def log_ticks(lo: float, hi: float) -> list[tuple[float, str]]:
-    """Readable major ticks (1, 2, 5 x 10^k) for a log10 axis spanning [lo, hi]."""
-    ticks = []
-    for exponent in range(int(np.floor(np.log10(lo))), int(np.ceil(np.log10(hi))) + 1):
-        for mantissa in NICE_MANTISSAS:
-            value = mantissa * 10.0**exponent
-            if lo <= value <= hi:
-                ticks.append((np.log10(value), f"{value:g}"))
-    return ticks
+def level_color(index: int) -> tuple[int, int, int]:
+    return LEVEL_COLORS[index % len(LEVEL_COLORS)]
 
 
-class ShapeHistogram(pg.PlotWidget):
-    """One log-x histogram drawn as a step curve (one item, updated with setData)."""
+def format_value(value: float) -> str:
+    """A tick label: plain for 0.001 .. 99999, otherwise 'me±k' (e.g. 2e5)."""
+    if 1e-3 <= abs(value) < 1e5:
+        return f"{value:g}"
+    exponent = math.floor(math.log10(abs(value)))
+    return f"{value / 10.0 ** exponent:.0f}e{exponent}"
 
-    def __init__(self, title: str, x_label: str, parent=None):
-        super().__init__(parent)
-        self.setBackground("#1e1f22")
-        plot = self.getPlotItem()
-        plot.setTitle(title, size="10pt")
-        plot.setLabel("bottom", x_label)
-        plot.setLabel("left", "boxes")
-        plot.setLogMode(x=True, y=False)
-        self.curve = pg.PlotDataItem(stepMode="center", fillLevel=0, brush=BAR_BRUSH,
-                                     pen=pg.mkPen(140, 200, 255))
-        plot.addItem(self.curve)
 
-    def set_values(self, values: np.ndarray) -> None:
-        values = values[np.isfinite(values) & (values > 0)]
-        edges = log2_edges(values, bins_per_octave=4)
-        counts, _ = np.histogram(values, bins=edges)
-        self.curve.setData(edges, counts)  # log mode maps x through log10 itself
-        self.getPlotItem().getAxis("bottom").setTicks([log_ticks(edges[0], edges[-1]), []])
+def log_ticks(lo: float, hi: float, pixels: float, label_pixels: float = 40.0
+              ) -> list[tuple[float, list[float]]]:
+    """Ticks for an axis that shows log10(value) over [lo, hi] on `pixels` pixels: labelled
+    majors at 1, 2, 5 x 10^k (or only 10^k, or every n-th decade, as space allows, keeping about
+    `label_pixels` between labels) and unlabelled minors. Returns pyqtgraph's
+    [(spacing, [positions]), ...], majors first."""
+    span = max(hi - lo, 1e-9)
+    per_decade = pixels / span
+    if per_decade >= 10 * label_pixels:
+        major, minor = range(1, 10), (1.5, 2.5, 3.5, 4.5, 5.5, 6.5, 7.5, 8.5, 9.5)
+    elif per_decade >= 2.5 * label_pixels:
+        major, minor = (1, 2, 5), (3, 4, 6, 7, 8, 9)
+    elif per_decade >= label_pixels:
+        major, minor = (1,), (2, 3, 4, 5, 6, 7, 8, 9)
+    else:
+        major, minor = (1,), ()
+    first, last = math.floor(lo) - 1, math.ceil(hi) + 1
+    step = max(1, math.ceil(label_pixels / max(per_decade, 1e-9)))
+    majors, minors = [], []
+    for exponent in range(first, last + 1):
+        for mantissa in major:
+            if mantissa == 1 and exponent % step:
+                minors.append(float(exponent))
+                continue
+            majors.append(exponent + math.log10(mantissa))
+        minors.extend(exponent + math.log10(m) for m in minor)
+    inside = [v for v in majors if lo <= v <= hi]
+    return [(1.0, inside), (0.1, [v for v in minors if lo <= v <= hi])]
+
+
+class LogAxisItem(pg.AxisItem):
+    """An axis for data plotted as log10(value) that labels the values themselves."""
+
+    def tickValues(self, minVal: float, maxVal: float, size: float):  # noqa: N802 (Qt API)
+        vertical = self.orientation in ("left", "right")
+        return log_ticks(minVal, maxVal, size, label_pixels=22.0 if vertical else 40.0)
+
+    def tickStrings(self, values, scale, spacing):  # noqa: N802 (Qt API)
+        if spacing < 1.0:
+            return [""] * len(values)
+        return [format_value(10.0 ** v) for v in values]
+
+
+def format_count(value: float) -> str:
+    """A count tick label, short enough for a narrow axis: 950, 20k, 1.5M."""
+    for limit, suffix in ((1e6, "M"), (1e4, "k")):
+        if abs(value) >= limit:
+            return f"{value / (limit if suffix == 'M' else 1e3):g}{suffix}"
+    return f"{value:g}"
+
+
+class CountAxisItem(pg.AxisItem):
+    """A linear axis of box counts with compact labels (20k rather than 20000)."""
+
+    def tickStrings(self, values, scale, spacing):  # noqa: N802 (Qt API)
+        return [format_count(v * scale) for v in values]
+
+
+def _style_plot(widget: pg.PlotWidget, title: str, x_label: str | None, y_label: str
+                ) -> pg.PlotItem:
+    """Dark theme, light text; no bottom label when the title already names the x axis."""
+    widget.setBackground(BACKGROUND)
+    plot = widget.getPlotItem()
+    plot.setTitle(title, size="9pt", color=TEXT)
+    for name in ("bottom", "left"):
+        axis = plot.getAxis(name)
+        axis.setPen(AXIS_PEN)
+        axis.setTextPen(pg.mkPen(TEXT))
+    if x_label:
+        plot.setLabel("bottom", x_label, color=TEXT, size="9pt")
+    plot.setLabel("left", y_label, color=TEXT, size="9pt")
+    plot.showGrid(x=True, y=True, alpha=0.12)
+    plot.getViewBox().setMouseEnabled(x=True, y=False)
+    plot.setMenuEnabled(False)
+    plot.layout.setContentsMargins(2, 2, 8, 2)
+    return plot
+
+
+class VerticalLines:
+    """A reusable set of labelled vertical lines on one plot: lines are created only when more
+    are needed than ever before and hidden when fewer are, never rebuilt."""
+
+    def __init__(self, plot: pg.PlotItem, label_position: float = 0.97,
+                 stagger_within: float = 0.0):
+        self.plot = plot
+        self.label_position = label_position
+        self.stagger_within = stagger_within  # labels closer than this (x units) go one row down
+        self.lines: list[pg.InfiniteLine] = []
+
+    def show(self, positions: Sequence[float], pens: Sequence, labels: Sequence[str],
+             label_colors: Sequence) -> None:
+        while len(self.lines) < len(positions):
+            line = pg.InfiniteLine(angle=90, movable=False, label="",
+                                   labelOpts={"position": self.label_position,
+                                              "anchors": [(0.5, 0.0), (0.5, 0.0)],
+                                              "fill": pg.mkBrush(30, 31, 34, 210)})
+            line.setZValue(20)
+            self.plot.addItem(line, ignoreBounds=True)
+            self.lines.append(line)
+        for k, line in enumerate(self.lines):
+            visible = k < len(positions)
+            line.setVisible(visible)
+            if not visible:
+                continue
+            line.setPen(pens[k])
+            line.setPos(positions[k])
+            line.label.setFormat(labels[k])
+            line.label.setColor(label_colors[k])
+            line.label.setVisible(bool(labels[k]))
+        self._stagger(positions, labels)
+
+    def _stagger(self, positions: Sequence[float], labels: Sequence[str]) -> None:
+        """Drop a label one row when it would sit on its left neighbour's label."""
+        previous, lowered = -np.inf, False
+        for k in np.argsort(positions, kind="stable"):
+            if not labels[k]:
+                continue
+            lowered = not lowered and positions[k] - previous < self.stagger_within
+            self.lines[k].label.setPosition(self.label_position - (0.14 if lowered else 0.0))
+            previous = positions[k]
+
+    def positions(self) -> list[float]:
+        """log10 positions of the visible lines."""
+        return [line.value() for line in self.lines if line.isVisible()]
+
+    def labels(self) -> list[str]:
+        return [line.label.format for line in self.lines if line.isVisible()]
+
+
+class CountHistogram(pg.PlotWidget):
+    """A histogram of all boxes with the unmatched boxes' histogram drawn over it (two step
+    curves on the same bins, updated with setData). x is plotted as given (log10 for shapes)."""
+
+    def __init__(self, title: str, log_x: bool, x_label: str | None = None):
+        axis_items = {"left": CountAxisItem("left")}
+        if log_x:
+            axis_items["bottom"] = LogAxisItem("bottom")
+        super().__init__(axisItems=axis_items)
+        self.plot = _style_plot(self, title, x_label, "boxes")
+        self.all_curve = pg.PlotDataItem(stepMode="center", fillLevel=0,
+                                         brush=pg.mkBrush(*ALL_COLOR, 150),
+                                         pen=pg.mkPen(*ALL_COLOR, width=1))
+        self.unmatched_curve = pg.PlotDataItem(stepMode="center", fillLevel=0,
+                                               brush=pg.mkBrush(*UNMATCHED_COLOR, 190),
+                                               pen=pg.mkPen(*UNMATCHED_COLOR, width=1))
+        self.plot.addItem(self.all_curve)
+        self.plot.addItem(self.unmatched_curve)
+        self.plot.setYRange(0, 1, padding=0)
+        self.lines = VerticalLines(self.plot, stagger_within=0.25 if log_x else 0.0)
+        self.user_moved_view = False
+        self.plot.getViewBox().sigRangeChangedManually.connect(self._moved)
+
+    def _moved(self, *_) -> None:
+        self.user_moved_view = True
+
+    def set_counts(self, edges: np.ndarray, all_counts: np.ndarray,
+                   unmatched_counts: np.ndarray) -> None:
+        self.all_curve.setData(edges, all_counts)
+        self.unmatched_curve.setData(edges, unmatched_counts)
+        top = max(int(all_counts.max()) if len(all_counts) else 0, 1)
+        self.plot.setYRange(-0.02 * top, top * Y_HEADROOM, padding=0)  # room for line labels
+
+    def counts(self) -> tuple[np.ndarray, np.ndarray]:
+        """(all, unmatched) counts as drawn."""
+        return self.all_curve.getData()[1], self.unmatched_curve.getData()[1]
+
+    def fit_x(self, lo: float, hi: float, force: bool = False) -> None:
+        """Show [lo, hi] (plot coordinates) unless the user has zoomed or panned."""
+        if force:
+            self.user_moved_view = False
+        if not self.user_moved_view:
+            pad = VIEW_PADDING * max(hi - lo, 1e-6)
+            self.plot.setXRange(lo - pad, hi + pad, padding=0)
+
+
+class ShapeDensity(pg.PlotWidget):
+    """Width x height density of the boxes (log-log `ImageItem`), the unmatched boxes as a
+    scatter over it, and each anchor's IoU >= t region as one outline item per level."""
+
+    def __init__(self):
+        super().__init__(axisItems={"bottom": LogAxisItem("bottom"),
+                                    "left": LogAxisItem("left")})
+        self.plot = _style_plot(self, "Width × height", "box width (px)", "box height (px)")
+        self.plot.getViewBox().setMouseEnabled(x=True, y=True)
+        self.image = pg.ImageItem(axisOrder="row-major")
+        positions, colors = zip(*DENSITY_COLORS, strict=True)
+        self.image.setColorMap(pg.ColorMap(positions, colors))
+        self.plot.addItem(self.image)
+        self.unmatched = pg.ScatterPlotItem(size=3, pen=None,
+                                            brush=pg.mkBrush(*UNMATCHED_COLOR, 170))
+        self.unmatched.setZValue(5)
+        self.plot.addItem(self.unmatched)
+        self.anchor_marks = pg.ScatterPlotItem(size=9, symbol="+")
+        self.anchor_marks.setZValue(12)
+        self.plot.addItem(self.anchor_marks)
+        self.regions: list[pg.PlotDataItem] = []  # one per level, reused
+        self.user_moved_view = False
+        self.plot.getViewBox().sigRangeChangedManually.connect(self._moved)
+
+    def _moved(self, *_) -> None:
+        self.user_moved_view = True
+
+    def set_density(self, counts: np.ndarray, width_edges: np.ndarray,
+                    height_edges: np.ndarray) -> None:
+        """Box counts per (width bin, height bin); empty bins take the background colour."""
+        shown = np.zeros(counts.shape, np.float32)
+        filled = counts > 0
+        shown[filled] = np.log10(counts[filled]) + 1.0  # one box is visible, not black
+        top = float(shown.max()) if filled.any() else 1.0
+        self.image.setImage(shown.T, levels=(0.0, top))
+        x0, y0 = np.log10(width_edges[0]), np.log10(height_edges[0])
+        self.image.setRect(x0, y0, np.log10(width_edges[-1]) - x0,
+                           np.log10(height_edges[-1]) - y0)
+
+    def set_regions(self, level_index: np.ndarray, widths: np.ndarray, heights: np.ndarray,
+                    threshold: float) -> None:
+        levels = int(level_index.max()) + 1 if len(level_index) else 0
+        while len(self.regions) < levels:
+            item = pg.PlotDataItem(connect="finite")
+            item.setZValue(10)
+            self.plot.addItem(item)
+            self.regions.append(item)
+        for index, item in enumerate(self.regions):
+            mine = level_index == index
+            if index >= levels or not mine.any():
+                item.setData([], [])
+                item.setVisible(False)
+                continue
+            w, h = region_outlines(widths[mine], heights[mine], threshold)
+            with np.errstate(invalid="ignore"):
+                item.setData(np.log10(w), np.log10(h))
+            item.setPen(pg.mkPen(*level_color(index), width=1.5))
+            item.setVisible(True)
+        self.anchor_marks.setData(
+            np.log10(widths), np.log10(heights),
+            pen=[pg.mkPen(*level_color(int(k)), width=1.5) for k in level_index], brush=None)
+
+    def set_unmatched(self, widths: np.ndarray, heights: np.ndarray) -> None:
+        self.unmatched.setData(np.log10(widths), np.log10(heights))
+
+    def fit(self, x_range: tuple[float, float], y_range: tuple[float, float],
+            force: bool = False) -> None:
+        if force:
+            self.user_moved_view = False
+        if not self.user_moved_view:
+            self.plot.setRange(xRange=x_range, yRange=y_range, padding=VIEW_PADDING)
 
 
 class HistogramPanel(QWidget):
-    """The box-shape histograms of the loaded dataset."""
+    """Box-shape histograms of the loaded dataset with the config's anchors drawn on them.
 
-    def __init__(self, parent=None):
+    Observes `state`: `dataset_changed` re-bins the box shapes (in model-input pixels, via
+    `core.input_mapping.map_boxes_to_input` and `state.model_input`); `config_changed` moves the
+    anchor lines and regions (and re-bins only if the model input changed); `coverage_changed`
+    re-counts the unmatched boxes and the best-IoU histogram. Items are built once.
+    """
+
+    def __init__(self, state: AppState, parent: QWidget | None = None):
         super().__init__(parent)
-        self.aspect = ShapeHistogram("Aspect ratio (w/h)", "w / h")
-        self.side = ShapeHistogram("Side length √(w·h)", "px")
+        self.state = state
+        self.bins: ShapeBins | None = None
+        self._binned_input = None  # the ModelInput the bins were made for
+        self.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)
+        self.setStyleSheet(f"background: {BACKGROUND}; color: {TEXT};")
+
+        self.summary = QLabel()
+        self.summary.setTextFormat(Qt.TextFormat.RichText)
+        self.summary.setWordWrap(True)
+        self.summary.setContentsMargins(6, 4, 6, 2)
+        self.aspect_plot = CountHistogram("Aspect ratio w/h", log_x=True)
+        self.side_plot = CountHistogram(SIDE_TITLE.format(pixels="px"), log_x=True)
+        self.iou_plot = CountHistogram("Best IoU per box", log_x=False)
+        self.iou_plot.plot.setXRange(0.0, 1.0, padding=0.01)
+        self.iou_thresholds = VerticalLines(self.iou_plot.plot)
+        self.iou_thresholds.show([0.4, 0.5], [AXIS_PEN] * 2, ["", ""], [TEXT] * 2)
+        # the two threshold labels point outwards (negative left, positive right): no overlap
+        for line, anchor in zip(self.iou_thresholds.lines, ((1.0, 0.0), (0.0, 0.0)), strict=True):
+            line.label.anchors = [anchor, anchor]
+            line.label.updatePosition()
+        self.density_plot = ShapeDensity()
+
+        self.summary.setToolTip("Unmatched: the box gets no positive anchor under the "
+                                "framework's matcher, so it never enters the training target.")
+        self.aspect_plot.setToolTip("Box aspect ratios w/h (blue: all boxes, orange: unmatched)"
+                                    "; dashed lines: the config's anchor ratios.")
+        self.side_plot.setToolTip("Box side length √(w·h); lines: anchor sizes size×scale, one "
+                                  "colour per level, solid for scale 1 of each level.")
+        self.iou_plot.setToolTip("Best IoU of each box with any anchor; orange: unmatched boxes, "
+                                 "so the blue above them is the matched ones. Dashed: the "
+                                 "negative and positive IoU thresholds.")
+        self.grid = QGridLayout()
+        self.grid.setContentsMargins(0, 0, 0, 0)
+        self.grid.setSpacing(2)
+        self.arrangement = ""  # "stack" (tall panel) or "grid" (2 x 2)
+        for plot in self.plots():
+            plot.setMinimumSize(MIN_PLOT_WIDTH, MIN_PLOT_HEIGHT)
+        self._arrange("stack")
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(self.aspect)
-        layout.addWidget(self.side)
+        layout.setSpacing(0)
+        layout.addWidget(self.summary)
+        layout.addLayout(self.grid, 1)
 
-    def set_table(self, table: BoxTable) -> None:
-        widths, heights = table.widths, table.heights
-        self.aspect.set_values(widths / heights)
-        self.side.set_values(np.sqrt(widths * heights))
+        state.dataset_changed.connect(self._on_dataset_changed)
+        state.config_changed.connect(self._on_config_changed)
+        state.coverage_changed.connect(self._on_coverage_changed)
+        self.refresh()
+
+    def sizeHint(self) -> QSize:  # noqa: N802 (Qt API)
+        return QSize(480, 880)
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 (Qt API)
+        """A tall panel stacks the four plots; a squat one (a shared dock) shows them 2 x 2."""
+        size = event.size()
+        self._arrange("stack" if size.height() >= STACK_ASPECT * size.width() else "grid")
+        super().resizeEvent(event)
+
+    def _arrange(self, arrangement: str) -> None:
+        if arrangement == self.arrangement:
+            return
+        self.arrangement = arrangement
+        for plot in self.plots():
+            self.grid.removeWidget(plot)
+        for row in range(4):
+            self.grid.setRowStretch(row, 0)
+        for col in range(2):
+            self.grid.setColumnStretch(col, 0)
+        if arrangement == "stack":
+            for row, (plot, stretch) in enumerate(zip(self.plots(), (2, 2, 2, 3), strict=True)):
+                self.grid.addWidget(plot, row, 0)
+                self.grid.setRowStretch(row, stretch)
+            self.grid.setColumnStretch(0, 1)
+        else:
+            for k, plot in enumerate(self.plots()):
+                self.grid.addWidget(plot, k // 2, k % 2)
+            for k in range(2):
+                self.grid.setRowStretch(k, 1)
+                self.grid.setColumnStretch(k, 1)
+
+    def plots(self) -> tuple[CountHistogram, CountHistogram, CountHistogram, ShapeDensity]:
+        return self.aspect_plot, self.side_plot, self.iou_plot, self.density_plot
+
+    # -- state observers -----------------------------------------------------------------------
+    def refresh(self) -> None:
+        """Redraw everything from the state (as after a dataset change)."""
+        self._on_dataset_changed()
+
+    def _on_dataset_changed(self) -> None:
+        self._bin_shapes()
+        self._update_anchors(fit=True)
+        self._update_coverage()
+
+    def _on_config_changed(self) -> None:
+        if self.state.model_input != self._binned_input:
+            self._bin_shapes()
+            self._update_anchors(fit=True)
+            self._update_coverage()
+        else:
+            self._update_anchors(fit=False)
+
+    def _on_coverage_changed(self) -> None:
+        self._update_coverage()
+
+    # -- drawing ----------------------------------------------------------------------------------
+    def _bin_shapes(self) -> None:
+        """Bin the dataset's box shapes (model-input pixels) and draw the all-box histograms."""
+        table, model_input = self.state.table, self.state.model_input
+        self._binned_input = model_input
+        if table is None:
+            widths = heights = np.zeros(0)
+        else:
+            x1, y1, x2, y2, _, _ = map_boxes_to_input(
+                table.x1, table.y1, table.x2, table.y2, table.image, table.image_heights,
+                table.image_widths, model_input.size, model_input.resize)
+            # a valid box can only collapse below MIN_SIDE when the resize shrinks it a lot
+            widths = np.maximum(x2 - x1, MIN_SIDE)
+            heights = np.maximum(y2 - y1, MIN_SIDE)
+        self.bins = bins = ShapeBins(widths, heights, BINS_PER_OCTAVE, GRID_BINS_PER_OCTAVE)
+        pixels = "model-input px" if model_input.size is not None else "px"
+        self.side_plot.plot.setTitle(SIDE_TITLE.format(pixels=pixels), size="9pt", color=TEXT)
+        self.density_plot.plot.setLabel("bottom", f"box width ({pixels})", color=TEXT,
+                                        size="9pt")
+        self.density_plot.plot.setLabel("left", f"box height ({pixels})", color=TEXT,
+                                        size="9pt")
+        empty = np.zeros(0, np.int64)
+        for plot, log_bins in ((self.aspect_plot, bins.ratio), (self.side_plot, bins.side)):
+            counts = log_bins.counts()
+            plot.set_counts(np.log10(log_bins.edges), counts, np.zeros_like(counts))
+        self.density_plot.set_density(bins.grid_counts(), bins.width.edges, bins.height.edges)
+        self.density_plot.set_unmatched(empty, empty)
+        for plot in self.plots():
+            plot.user_moved_view = False
+
+    def _update_anchors(self, fit: bool) -> None:
+        """Anchor ratio / size lines, threshold lines and IoU regions of `state.config`."""
+        config, bins = self.state.config, self.bins
+        ratios = np.asarray(config.aspect_ratios, np.float64)
+        line_pen = pg.mkPen(*RATIO_LINE_COLOR, width=1.5, style=Qt.PenStyle.DashLine)
+        self.aspect_plot.lines.show(np.log10(ratios), [line_pen] * len(ratios),
+                                    [f"{r:g}" for r in ratios], [RATIO_LINE_COLOR] * len(ratios))
+
+        level_index, sides = nominal_anchor_sides(config)
+        first_of_level = np.r_[True, level_index[1:] != level_index[:-1]]
+        self.side_plot.lines.show(
+            np.log10(sides),
+            [pg.mkPen(*level_color(k), width=1.8) if first else
+             pg.mkPen(*level_color(k), width=1.2, style=Qt.PenStyle.DotLine)
+             for k, first in zip(level_index, first_of_level, strict=True)],
+            [f"P{config.levels[k]}" if first else "" for k, first in
+             zip(level_index, first_of_level, strict=True)],
+            [level_color(k) for k in level_index])
+
+        self.iou_thresholds.show(
+            [config.negative_iou, config.positive_iou],
+            [pg.mkPen(*NEGATIVE_COLOR, width=1.5, style=Qt.PenStyle.DashLine),
+             pg.mkPen(*POSITIVE_COLOR, width=1.5, style=Qt.PenStyle.DashLine)],
+            [f"neg {config.negative_iou:g}", f"pos {config.positive_iou:g}"],
+            [NEGATIVE_COLOR, POSITIVE_COLOR])
+
+        shapes = anchor_shapes(config)
+        self.density_plot.set_regions(shapes.level_index, shapes.widths, shapes.heights,
+                                      config.positive_iou)
+        self.density_plot.plot.setTitle(
+            f"w × h · IoU ≥ {config.positive_iou:g} regions",
+            size="9pt", color=TEXT)
+
+        if bins is None:
+            return
+        ratio_edges = np.log10(bins.ratio.edges)
+        side_edges = np.log10(bins.side.edges)
+        self.aspect_plot.fit_x(min(ratio_edges[0], np.log10(ratios.min())),
+                               max(ratio_edges[-1], np.log10(ratios.max())), force=fit)
+        self.side_plot.fit_x(min(side_edges[0], np.log10(sides.min())),
+                             max(side_edges[-1], np.log10(sides.max())), force=fit)
+        wx, hy = np.log10(bins.width.edges[[0, -1]]), np.log10(bins.height.edges[[0, -1]])
+        aw, ah = np.log10(shapes.widths), np.log10(shapes.heights)
+        self.density_plot.fit((min(wx[0], aw.min()), max(wx[1], aw.max())),
+                              (min(hy[0], ah.min()), max(hy[1], ah.max())), force=fit)
+
+    def _update_coverage(self) -> None:
+        """Unmatched overlays and the best-IoU histogram from `state.result`."""
+        bins, result = self.bins, self.state.result
+        if bins is None:
+            return
+        coverage = result.coverage if result is not None else None
+        if coverage is None or len(coverage) != len(bins):
+            unmatched_rows = np.zeros(0, np.int64)
+            best_iou = np.zeros(0)
+        else:
+            unmatched_rows = np.flatnonzero(~coverage.matched)
+            best_iou = coverage.best_iou
+        for plot, log_bins in ((self.aspect_plot, bins.ratio), (self.side_plot, bins.side)):
+            plot.unmatched_curve.setData(np.log10(log_bins.edges),
+                                         log_bins.counts(unmatched_rows))
+        edges, all_counts = iou_histogram(best_iou, IOU_BINS)
+        _, unmatched_counts = iou_histogram(best_iou, IOU_BINS, unmatched_rows)
+        self.iou_plot.set_counts(edges, all_counts, unmatched_counts)
+        shown = spread_sample(unmatched_rows, SCATTER_LIMIT)
+        self.density_plot.set_unmatched(bins.widths[shown], bins.heights[shown])
+        self.density_plot.setToolTip(
+            "Box width × height (blue: density of all boxes). Outlines: the box shapes each "
+            "anchor (+) reaches at IoU ≥ the positive threshold when centred on the box, one "
+            f"colour per level. Orange dots: {len(shown):,} of {len(unmatched_rows):,} unmatched "
+            "boxes.")
+        self._show_summary(len(bins), len(unmatched_rows), coverage is not None and
+                           len(coverage) == len(bins))
+
+    def _show_summary(self, boxes: int, unmatched: int, has_coverage: bool) -> None:
+        blue = "#{:02x}{:02x}{:02x}".format(*ALL_COLOR)
+        orange = "#{:02x}{:02x}{:02x}".format(*UNMATCHED_COLOR)
+        if self.state.table is None:
+            self.summary.setText("No dataset loaded.")
+            return
+        text = f"<span style='color:{blue}'>■</span> {boxes:,} boxes"
+        if has_coverage:
+            share = unmatched / boxes if boxes else 0.0
+            text += (f" &nbsp; <span style='color:{orange}'>■</span> {unmatched:,} unmatched "
+                     f"({share:.1%})")
+        else:
+            text += " &nbsp; <span style='color:#8a8e96'>coverage not computed yet</span>"
+        self.summary.setText(text)
+
+    # -- export ---------------------------------------------------------------------------------
+    def save_png(self, path: str | Path, plot: str | None = None) -> Path:
+        """Render the whole panel (or one plot: one of PLOT_NAMES) to a PNG file. A panel that
+        was never laid out is rendered at its size hint."""
+        path = Path(path)
+        if not self.isVisible() and (self.width() < 50 or self.height() < 50):
+            self.resize(self.sizeHint())
+        widget: QWidget = self
+        if plot is not None:
+            if plot not in PLOT_NAMES:
+                raise ValueError(f"plot must be one of {', '.join(PLOT_NAMES)}, got {plot!r}")
+            widget = self.plots()[PLOT_NAMES.index(plot)]
+        if not widget.grab().save(str(path), "PNG"):
+            raise OSError(f"could not write {path}")
+        return path

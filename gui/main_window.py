@@ -1,119 +1,238 @@
-"""The inspector's main window: spectrogram view, shape histograms, navigation, loading."""
+"""The inspector's main window: spectrogram with overlays in the middle, the anchor panel on the
+left, shape histograms on the right, the coverage report below; menus for files and exports."""
 
 from __future__ import annotations
 
+import json
+from functools import lru_cache
+
 import numpy as np
-from PySide6.QtCore import QSettings, Qt
+from PySide6.QtCore import QSettings, Qt, QTimer
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
     QDockWidget,
-    QInputDialog,
+    QFileDialog,
     QLabel,
     QMainWindow,
     QMessageBox,
     QProgressBar,
     QPushButton,
+    QScrollArea,
     QSpinBox,
     QToolBar,
 )
 
+from core.anchor_config import (
+    AnchorConfig,
+    config_from_dict,
+    config_to_dict,
+    load_config,
+    save_config,
+)
+from core.anchor_generation import level_grids
 from core.boxes import BoxTable
+from core.coverage import anchors_in_cell, positive_anchors_of_box
+from core.errors import InputError
+from core.input_mapping import map_boxes_to_image, map_boxes_to_input
 from core.sources import Source
+from gui.anchor_panel import AnchorPanel
+from gui.coverage_controller import CoverageController
 from gui.dataset_loader import DatasetLoader
 from gui.histograms import HistogramPanel
+from gui.report_panel import ReportPanel
 from gui.spectrogram_view import SpectrogramView
+from gui.state import AppState
+
+RECENT_LIMIT = 10
+CURSOR_REFRESH_MS = 30
+
+
+@lru_cache(maxsize=16)
+def _grids(config: AnchorConfig, height: int, width: int):
+    return level_grids(config, height, width, matchable_only=True)
 
 
 class MainWindow(QMainWindow):
-    """Shows one image of the loaded dataset at a time, with dataset-wide histograms beside it."""
+    """Shows one image at a time with its boxes and anchors; every panel observes `state`."""
 
     def __init__(self, settings: QSettings | None = None):
         super().__init__()
         self.setWindowTitle("Anchor Inspector")
         self.settings = settings or QSettings("AnchorInspector", "AnchorInspector")
-        self.table: BoxTable | None = None
-        self.source: Source | None = None
-        self._box_order: np.ndarray | None = None  # boxes sorted by image, for fast lookup
-        self._image_starts: np.ndarray | None = None
+        self.state = AppState(self)
+        self.loader = DatasetLoader(self)
+        self.coverage = CoverageController(self.state, self)
+        self._cursor: tuple[float, float] | None = None
 
         self.view = SpectrogramView()
         self.setCentralWidget(self.view)
-        self.histograms = HistogramPanel()
-        dock = QDockWidget("Box shapes", self)
-        dock.setObjectName("box_shapes_dock")
-        dock.setWidget(self.histograms)
-        self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
-        self.resizeDocks([dock], [520], Qt.Orientation.Horizontal)
+        self.anchor_panel = AnchorPanel(self.state)
+        self.histograms = HistogramPanel(self.state)
+        self.report = ReportPanel(self.state)
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setWidget(self.anchor_panel)
+        scroll.setMinimumWidth(320)
+        self._dock("Anchors", "anchors_dock", scroll, Qt.DockWidgetArea.LeftDockWidgetArea)
+        self._dock("Box shapes", "shapes_dock", self.histograms,
+                   Qt.DockWidgetArea.RightDockWidgetArea)
+        self._dock("Coverage", "coverage_dock", self.report,
+                   Qt.DockWidgetArea.BottomDockWidgetArea)
 
         self._build_navigation()
         self._build_status_bar()
         self._build_menu()
+        self._connect()
+        self._cursor_timer = QTimer(self)
+        self._cursor_timer.setSingleShot(True)
+        self._cursor_timer.setInterval(CURSOR_REFRESH_MS)
+        self._cursor_timer.timeout.connect(self._draw_cell_anchors)
+        self._on_config_changed()
+        self._restore_config()
 
-        self.loader = DatasetLoader(self)
-        self.loader.progress.connect(self._on_progress)
-        self.loader.loaded.connect(self._on_loaded)
-        self.loader.failed.connect(self._on_failed)
-        self.loader.cancelled.connect(self._on_load_ended)
+    # -- construction ---------------------------------------------------------------------------
+    def _dock(self, title: str, name: str, widget, area) -> QDockWidget:
+        dock = QDockWidget(title, self)
+        dock.setObjectName(name)
+        dock.setWidget(widget)
+        self.addDockWidget(area, dock)
+        return dock
 
-    # -- construction ---------------------------------------------------------------------
     def _build_navigation(self) -> None:
         bar = QToolBar("Navigation", self)
         bar.setObjectName("navigation")
         bar.setMovable(False)
         self.addToolBar(bar)
-        self.previous_button = QPushButton("◀ Previous")
-        self.next_button = QPushButton("Next ▶")
         self.image_spin = QSpinBox()
         self.image_spin.setMinimumWidth(90)
         self.image_spin.setKeyboardTracking(False)
+        self.previous_button = QPushButton("◀")
+        self.next_button = QPushButton("▶")
+        self.previous_uncovered_button = QPushButton("◀ unmatched")
+        self.next_uncovered_button = QPushButton("unmatched ▶")
+        for button, tip in ((self.previous_button, "Previous image (PgUp)"),
+                            (self.next_button, "Next image (PgDown)"),
+                            (self.previous_uncovered_button,
+                             "Previous image with an unmatched box"),
+                            (self.next_uncovered_button, "Next image with an unmatched box (N)")):
+            button.setToolTip(tip)
+        self.previous_button.setShortcut(QKeySequence(Qt.Key.Key_PageUp))
+        self.next_button.setShortcut(QKeySequence(Qt.Key.Key_PageDown))
+        self.next_uncovered_button.setShortcut(QKeySequence(Qt.Key.Key_N))
         self.image_info = QLabel("")
+        self.show_best = QCheckBox("best anchors")
+        self.show_positives = QCheckBox("positives of selected")
+        self.show_cell = QCheckBox("anchors at cursor")
+        for box in (self.show_best, self.show_positives, self.show_cell):
+            box.setChecked(True)
+        self.cell_level = QComboBox()
+        self.cell_level.setToolTip("Pyramid level of the anchors drawn at the cursor")
         bar.addWidget(QLabel(" Image "))
-        bar.addWidget(self.image_spin)
-        bar.addWidget(self.previous_button)
-        bar.addWidget(self.next_button)
+        for widget in (self.image_spin, self.previous_button, self.next_button,
+                       self.previous_uncovered_button, self.next_uncovered_button):
+            bar.addWidget(widget)
+        bar.addSeparator()
+        bar.addWidget(QLabel(" Show: "))
+        for widget in (self.show_best, self.show_positives, self.show_cell, self.cell_level):
+            bar.addWidget(widget)
         bar.addSeparator()
         bar.addWidget(self.image_info)
-        self.previous_button.clicked.connect(lambda: self.image_spin.stepBy(-1))
-        self.next_button.clicked.connect(lambda: self.image_spin.stepBy(1))
-        self.image_spin.valueChanged.connect(self.show_image)
 
     def _build_status_bar(self) -> None:
         self.progress_bar = QProgressBar()
         self.progress_bar.setMaximumWidth(240)
         self.cancel_button = QPushButton("Cancel")
-        self.cancel_button.clicked.connect(lambda: self.loader.cancel())
         self.dataset_label = QLabel("no dataset")
+        self.coverage_label = QLabel("")
         status = self.statusBar()
         status.addWidget(self.dataset_label, 1)
+        status.addPermanentWidget(self.coverage_label)
         status.addPermanentWidget(self.progress_bar)
         status.addPermanentWidget(self.cancel_button)
         self._set_loading(False)
 
-    def _build_menu(self) -> None:
-        file_menu = self.menuBar().addMenu("&File")
-        open_action = QAction("Open dataset…", self)
-        open_action.setShortcut(QKeySequence.StandardKey.Open)
-        open_action.triggered.connect(self._ask_dataset)
-        file_menu.addAction(open_action)
-        file_menu.addSeparator()
-        quit_action = QAction("Quit", self)
-        quit_action.setShortcut(QKeySequence.StandardKey.Quit)
-        quit_action.triggered.connect(self.close)
-        file_menu.addAction(quit_action)
+    def _action(self, menu, text: str, slot, shortcut=None) -> QAction:
+        action = QAction(text, self)
+        if shortcut is not None:
+            action.setShortcut(shortcut)
+        action.triggered.connect(slot)
+        menu.addAction(action)
+        return action
 
-    # -- loading ----------------------------------------------------------------------------
+    def _build_menu(self) -> None:
+        menu = self.menuBar().addMenu("&File")
+        self._action(menu, "Open dataset…", self.ask_dataset, QKeySequence.StandardKey.Open)
+        self.recent_menu = menu.addMenu("Recent datasets")
+        self._fill_recent_menu()
+        menu.addSeparator()
+        self._action(menu, "Open config…", self.ask_open_config)
+        self._action(menu, "Save config…", self.ask_save_config, QKeySequence.StandardKey.Save)
+        self._action(menu, "Export…", self.show_export_dialog, QKeySequence("Ctrl+E"))
+        menu.addSeparator()
+        self._action(menu, "Save plots as PNG…", self.ask_save_plots)
+        self._action(menu, "Save view as PNG…", self.ask_save_view)
+        menu.addSeparator()
+        self._action(menu, "Quit", self.close, QKeySequence.StandardKey.Quit)
+
+    def _connect(self) -> None:
+        state = self.state
+        self.loader.progress.connect(self._on_progress)
+        self.loader.loaded.connect(self._on_loaded)
+        self.loader.failed.connect(self._on_load_failed)
+        self.loader.cancelled.connect(self._on_load_ended)
+        self.cancel_button.clicked.connect(self.loader.cancel)
+        self.coverage.computed.connect(self._on_coverage_computed)
+        self.coverage.failed.connect(
+            lambda message: self.statusBar().showMessage(f"coverage: {message}", 8000))
+        self.coverage.busy_changed.connect(self._on_coverage_busy)
+        state.dataset_changed.connect(self._on_dataset_changed)
+        state.image_changed.connect(self._show_image)
+        state.coverage_changed.connect(self._draw_overlays)
+        state.selection_changed.connect(lambda _row: self._draw_overlays())
+        state.config_changed.connect(self._on_config_changed)
+        self.image_spin.valueChanged.connect(state.set_image)
+        self.previous_button.clicked.connect(lambda: self.image_spin.stepBy(-1))
+        self.next_button.clicked.connect(lambda: self.image_spin.stepBy(1))
+        self.next_uncovered_button.clicked.connect(lambda: self.jump_to_uncovered(1))
+        self.previous_uncovered_button.clicked.connect(lambda: self.jump_to_uncovered(-1))
+        for box in (self.show_best, self.show_positives, self.show_cell):
+            box.toggled.connect(lambda _checked: self._draw_overlays())
+        self.cell_level.currentIndexChanged.connect(lambda _i: self._draw_cell_anchors())
+        self.view.mouse_moved.connect(self._on_mouse_moved)
+        self.view.clicked.connect(self._on_view_clicked)
+
+    # -- dataset loading --------------------------------------------------------------------------
     def open_dataset(self, spec: str) -> None:
-        """Start loading `spec` in the background; the current dataset stays until it is done."""
+        """Load `spec` in the background; the current dataset stays until the new one is ready."""
         self._set_loading(True)
         self.statusBar().showMessage(f"loading {spec}…")
         self.loader.start(spec)
 
-    def _ask_dataset(self) -> None:
-        current = self.table.spec if self.table is not None else "demo"
-        spec, accepted = QInputDialog.getText(self, "Open dataset",
-                                              "Dataset (KIND:PATH?key=value):", text=current)
-        if accepted and spec.strip():
-            self.open_dataset(spec.strip())
+    def ask_dataset(self) -> None:
+        from gui.open_dataset_dialog import OpenDatasetDialog
+
+        current = self.state.table.spec if self.state.table is not None else "demo"
+        dialog = OpenDatasetDialog(self._recent(), current, self)
+        if dialog.exec():
+            self.open_dataset(dialog.spec())
+
+    def _recent(self) -> list[str]:
+        value = self.settings.value("recent_datasets", [])
+        return [value] if isinstance(value, str) else list(value or [])
+
+    def _remember_dataset(self, spec: str) -> None:
+        recent = [spec] + [s for s in self._recent() if s != spec]
+        self.settings.setValue("recent_datasets", recent[:RECENT_LIMIT])
+        self.settings.setValue("last_dataset", spec)
+        self._fill_recent_menu()
+
+    def _fill_recent_menu(self) -> None:
+        self.recent_menu.clear()
+        for spec in self._recent():
+            action = self.recent_menu.addAction(spec)
+            action.triggered.connect(lambda _checked=False, s=spec: self.open_dataset(s))
 
     def _set_loading(self, loading: bool) -> None:
         self.progress_bar.setVisible(loading)
@@ -130,44 +249,213 @@ class MainWindow(QMainWindow):
         self._set_loading(False)
         self.statusBar().clearMessage()
 
-    def _on_failed(self, message: str) -> None:
+    def _on_load_failed(self, message: str) -> None:
         self._on_load_ended()
         QMessageBox.warning(self, "Could not open dataset", message)
 
     def _on_loaded(self, table: BoxTable, source: Source) -> None:
         self._on_load_ended()
-        self.table, self.source = table, source
-        self.settings.setValue("last_dataset", table.spec)
-        self._box_order = np.argsort(table.image, kind="stable")
-        self._image_starts = np.searchsorted(table.image[self._box_order],
-                                             np.arange(table.image_count + 1))
-        skipped = f", {table.skipped_total:,d} skipped" if table.skipped_total else ""
+        self._remember_dataset(table.spec)
+        self.state.set_dataset(table, source)
+
+    def _on_dataset_changed(self) -> None:
+        table = self.state.table
+        skipped = f", {table.skipped_total:,d} invalid skipped" if table.skipped_total else ""
         self.dataset_label.setText(
             f"{table.spec}: {table.image_count:,d} images, {len(table):,d} boxes{skipped}")
-        self.histograms.set_table(table)
         self.image_spin.blockSignals(True)
         self.image_spin.setRange(0, max(table.image_count - 1, 0))
         self.image_spin.setValue(0)
         self.image_spin.blockSignals(False)
-        self.show_image(0)
 
-    # -- display ----------------------------------------------------------------------------
-    def boxes_of_image(self, index: int) -> np.ndarray:
-        """Indices into the table of the boxes of image `index`."""
-        start, stop = self._image_starts[index], self._image_starts[index + 1]
-        return self._box_order[start:stop]
+    # -- config files -------------------------------------------------------------------------
+    def _restore_config(self) -> None:
+        text = self.settings.value("last_config", "")
+        if text:
+            try:
+                self.state.set_config(config_from_dict(json.loads(text), "saved settings"))
+            except (InputError, ValueError):
+                pass
 
-    def show_image(self, index: int) -> None:
-        table = self.table
-        if table is None or not 0 <= index < table.image_count:
+    def _on_config_changed(self) -> None:
+        self.settings.setValue("last_config", json.dumps(config_to_dict(self.state.config)))
+        self.cell_level.blockSignals(True)
+        current = self.cell_level.currentIndex()
+        self.cell_level.clear()
+        self.cell_level.addItems([f"P{level}" for level in self.state.config.levels])
+        self.cell_level.setCurrentIndex(min(max(current, 0), self.cell_level.count() - 1))
+        self.cell_level.blockSignals(False)
+
+    def open_config(self, path: str) -> None:
+        try:
+            self.state.set_config(load_config(path))
+            self.settings.setValue("last_config_path", path)
+        except InputError as error:
+            QMessageBox.warning(self, "Could not open config", str(error))
+
+    def ask_open_config(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(
+            self, "Open anchor config", self.settings.value("last_config_path", ""),
+            "Anchor configs (*.json *.yaml *.yml);;All files (*)")
+        if path:
+            self.open_config(path)
+
+    def ask_save_config(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(
+            self, "Save anchor config", self.settings.value("last_config_path", "anchors.json"),
+            "JSON (*.json);;YAML (*.yaml *.yml)")
+        if path:
+            try:
+                save_config(self.state.config, path)
+                self.settings.setValue("last_config_path", path)
+            except (InputError, OSError) as error:
+                QMessageBox.warning(self, "Could not save config", str(error))
+
+    def show_export_dialog(self) -> None:
+        from gui.export_dialog import ExportDialog
+
+        ExportDialog(self.state.config, self, self.state.config.framework).exec()
+
+    def ask_save_plots(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(self, "Save plots", "plots.png", "PNG (*.png)")
+        if path:
+            self.histograms.save_png(path)
+
+    def ask_save_view(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(self, "Save view", "view.png", "PNG (*.png)")
+        if path:
+            self.view.grab().save(path, "PNG")
+
+    # -- display ---------------------------------------------------------------------------------
+    def _on_coverage_computed(self, seconds: float) -> None:
+        report = self.state.result.report
+        self.coverage_label.setText(
+            f"recall {100 * report['recall']:.1f} %  ·  computed in {1000 * seconds:.0f} ms")
+
+    def _on_coverage_busy(self, busy: bool) -> None:
+        if busy and self.state.result is None:
+            self.coverage_label.setText("computing coverage…")
+
+    def jump_to_uncovered(self, step: int) -> None:
+        target = self.state.next_image_with_uncovered_box(step)
+        if target is not None:
+            self.image_spin.setValue(target)
+
+    def _show_image(self, index: int) -> None:
+        state, table = self.state, self.state.table
+        if table is None:
             return
-        rows = self.boxes_of_image(index)
-        pixels = self.source.pixels(index) if self.source is not None else None
+        if self.image_spin.value() != index:
+            self.image_spin.blockSignals(True)
+            self.image_spin.setValue(index)
+            self.image_spin.blockSignals(False)
+        pixels = None
+        if state.source is not None:
+            try:
+                pixels = state.source.pixels(index)
+            except Exception as error:  # noqa: BLE001 - a broken image file must not crash the GUI
+                self.statusBar().showMessage(f"no pixels: {error}", 8000)
         self.view.show_image(pixels, int(table.image_heights[index]),
-                             int(table.image_widths[index]), table.xyxy(rows))
+                             int(table.image_widths[index]))
+        rows = state.boxes_of_image(index)
         self.image_info.setText(
             f"  id {table.image_ids[index]}  ·  {table.image_widths[index]}×"
             f"{table.image_heights[index]} px  ·  {len(rows)} boxes")
+        self._draw_overlays()
+
+    def _model_size(self, index: int) -> tuple[int, int]:
+        size = self.state.model_input.size
+        table = self.state.table
+        return size if size is not None else (int(table.image_heights[index]),
+                                              int(table.image_widths[index]))
+
+    def _to_image(self, xyxy: np.ndarray, index: int) -> np.ndarray:
+        table, model_input = self.state.table, self.state.model_input
+        return map_boxes_to_image(xyxy, int(table.image_heights[index]),
+                                  int(table.image_widths[index]), model_input.size,
+                                  model_input.resize)
+
+    def _to_model(self, xyxy: np.ndarray, index: int) -> np.ndarray:
+        table, model_input = self.state.table, self.state.model_input
+        xyxy = np.asarray(xyxy, np.float64).reshape(-1, 4)
+        mapped = map_boxes_to_input(*xyxy.T, np.zeros(len(xyxy), np.int64),
+                                    table.image_heights[index:index + 1],
+                                    table.image_widths[index:index + 1], model_input.size,
+                                    model_input.resize)
+        return np.stack(mapped[:4], axis=1)
+
+    def _draw_overlays(self) -> None:
+        state, table = self.state, self.state.table
+        if table is None:
+            return
+        index = state.image_index
+        rows = state.boxes_of_image(index)
+        boxes = table.xyxy(rows)
+        result = state.result
+        fresh = result is not None and result.config == state.config
+        matched = result.coverage.matched[rows] if result is not None else None
+        self.view.set_boxes(boxes, matched)
+        selected = state.selected_box
+        self.view.set_selected(table.xyxy(np.array([selected])) if selected >= 0 else None)
+        if result is not None and self.show_best.isChecked():
+            anchors = self._to_image(result.coverage.best_anchor[rows], index)
+            self.view.set_best_anchors(anchors, result.coverage.best_iou[rows],
+                                       result.config.negative_iou, result.config.positive_iou)
+        else:
+            self.view.set_best_anchors(np.zeros((0, 4)), np.zeros(0), 0.4, 0.5)
+        positives = np.zeros((0, 4))
+        if selected >= 0 and self.show_positives.isChecked() and fresh:
+            grids = _grids(state.config, *self._model_size(index))
+            model_box = self._to_model(table.xyxy(np.array([selected])), index)[0]
+            found = positive_anchors_of_box(model_box, grids, state.config.positive_iou)
+            positives = self._to_image(found.xyxy, index)
+        self.view.set_positive_anchors(positives)
+        self._draw_cell_anchors()
+
+    def _on_mouse_moved(self, x: float, y: float) -> None:
+        self._cursor = (x, y)
+        if self.show_cell.isChecked() and not self._cursor_timer.isActive():
+            self._cursor_timer.start()
+
+    def _draw_cell_anchors(self) -> None:
+        state = self.state
+        if state.table is None or self._cursor is None or not self.show_cell.isChecked():
+            self.view.set_cell_anchors([])
+            return
+        index = state.image_index
+        grids = _grids(state.config, *self._model_size(index))
+        level = self.cell_level.currentIndex()
+        if not 0 <= level < len(grids):
+            self.view.set_cell_anchors([])
+            return
+        x, y = self._to_model(np.array([[*self._cursor, *self._cursor]]), index)[0][:2]
+        anchors = anchors_in_cell(grids, level, x, y)
+        per_level: list[np.ndarray] = [np.zeros((0, 4))] * len(grids)
+        per_level[level] = self._to_image(anchors, index)
+        self.view.set_cell_anchors(per_level)
+
+    def _on_view_clicked(self, x: float, y: float) -> None:
+        """Select the smallest box under the click (or none)."""
+        state, table = self.state, self.state.table
+        if table is None:
+            return
+        rows = state.boxes_of_image(state.image_index)
+        inside = rows[(table.x1[rows] <= x) & (x <= table.x2[rows])
+                      & (table.y1[rows] <= y) & (y <= table.y2[rows])]
+        if len(inside):
+            areas = table.widths[inside] * table.heights[inside]
+            state.select_box(int(inside[np.argmin(areas)]))
+        else:
+            state.select_box(-1)
+
+    # -- lifetime --------------------------------------------------------------------------------
+    def restore_layout(self) -> None:
+        geometry = self.settings.value("window_geometry")
+        layout = self.settings.value("window_state")
+        if geometry is not None:
+            self.restoreGeometry(geometry)
+        if layout is not None:
+            self.restoreState(layout)
 
     def closeEvent(self, event) -> None:  # noqa: N802 - Qt's name
         self.loader.cancel()

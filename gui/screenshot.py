@@ -50,12 +50,22 @@ def run_screenshot(argv: list[str]) -> int:
     window.loader.loaded.connect(lambda *_: loop.quit())
     window.loader.failed.connect(lambda message: (errors.append(message), loop.quit()))
     QTimer.singleShot(LOAD_TIMEOUT_MS, loop.quit)
-    window.loader.failed.disconnect(window._on_failed)  # report on stderr, not in a dialog
+    window.loader.failed.disconnect(window._on_load_failed)  # report on stderr, not in a dialog
+    if args.config is not None:
+        from core.anchor_config import resolve_config
+        from core.errors import InputError
+
+        try:
+            window.state.set_config(resolve_config(args.config))
+        except InputError as error:
+            print(f"error: {error}", file=sys.stderr)
+            return 2
     window.open_dataset(args.dataset)
     loop.exec()
     if errors:
         print(f"error: {errors[0]}", file=sys.stderr)
         return 2
+    window.coverage.wait()
     app.processEvents()
     render_window_png(window, args.out)
     window.close()

@@ -1,18 +1,40 @@
-"""The spectrogram of one image (time on x, frequency on y) with its ground-truth boxes."""
+"""The spectrogram of one image (time on x, frequency on y) with its boxes and anchor overlays.
+
+Everything is drawn with a handful of pyqtgraph items whose data is replaced on update: the image,
+one outline item per box colour, one per IoU band of best anchors, one for the selected box's
+positive anchors, one per level for the anchors of the cell under the cursor.
+"""
 
 from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, Signal
 
-COLOR_MAP = "inferno"  # perceptual, dark background makes boxes readable
-BOX_PEN = pg.mkPen((90, 220, 255), width=1.5)
+COLOR_MAP = "inferno"  # perceptual; the dark end keeps outlines readable
 LEVEL_PERCENTILES = (2.0, 99.7)  # default colour levels: robust to a few hot pixels
+MATCHED_PEN = pg.mkPen((90, 230, 130), width=1.6)
+UNMATCHED_PEN = pg.mkPen((255, 80, 80), width=2.0)
+UNKNOWN_PEN = pg.mkPen((90, 220, 255), width=1.5)
+SELECTED_PEN = pg.mkPen((255, 255, 255), width=3.0)
+POSITIVE_PEN = pg.mkPen((0, 230, 255), width=1.2, style=Qt.PenStyle.DashLine)
+# best anchors by IoU band: below negative, ignored band, positive
+IOU_BAND_PENS = (
+    pg.mkPen((255, 110, 90), width=1.2, style=Qt.PenStyle.DashLine),
+    pg.mkPen((255, 210, 80), width=1.2, style=Qt.PenStyle.DashLine),
+    pg.mkPen((120, 255, 140), width=1.2, style=Qt.PenStyle.DashLine),
+)
+LEVEL_COLORS = ((102, 194, 255), (255, 170, 90), (180, 130, 255), (120, 230, 170),
+                (255, 120, 200), (230, 230, 110), (160, 160, 160))
+
+
+def level_color(index: int) -> tuple[int, int, int]:
+    return LEVEL_COLORS[index % len(LEVEL_COLORS)]
 
 
 def rectangles_path(xyxy: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """x, y vertex arrays drawing every box as a closed outline, NaN-separated for one item."""
+    xyxy = np.asarray(xyxy, np.float64).reshape(-1, 4)
     x1, y1, x2, y2 = (xyxy[:, k] for k in range(4))
     nan = np.full(len(xyxy), np.nan)
     xs = np.stack([x1, x2, x2, x1, x1, nan], axis=1).ravel()
@@ -20,8 +42,15 @@ def rectangles_path(xyxy: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return xs, ys
 
 
+def _outline_item(pen) -> pg.PlotDataItem:
+    return pg.PlotDataItem(pen=pen, connect="finite", skipFiniteCheck=False)
+
+
 class SpectrogramView(pg.PlotWidget):
-    """pyqtgraph view: `ImageItem` for the pixels, one line item for all boxes."""
+    """pyqtgraph view of one image with ground truth and anchor overlays."""
+
+    mouse_moved = Signal(float, float)  # image pixels
+    clicked = Signal(float, float)
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -30,25 +59,35 @@ class SpectrogramView(pg.PlotWidget):
         plot.setLabel("bottom", "time", units="px")
         plot.setLabel("left", "frequency", units="row")
         plot.invertY(True)  # row 0 (highest frequency) at the top, as the image is stored
-        plot.setAspectLocked(False)
         self.image_item = pg.ImageItem(axisOrder="row-major")
         self.image_item.setColorMap(pg.colormap.get(COLOR_MAP))
         plot.addItem(self.image_item)
-        self.boxes_item = pg.PlotDataItem(pen=BOX_PEN, connect="finite")
-        plot.addItem(self.boxes_item)
         self.colorbar = pg.ColorBarItem(colorMap=pg.colormap.get(COLOR_MAP), width=12,
                                         label="power (dB)", interactive=True)
         self.colorbar.setImageItem(self.image_item, insert_in=plot)
+        self.best_anchor_items = [_outline_item(pen) for pen in IOU_BAND_PENS]
+        self.positive_item = _outline_item(POSITIVE_PEN)
+        self.cell_items: list[pg.PlotDataItem] = []
+        self.matched_item = _outline_item(MATCHED_PEN)
+        self.unmatched_item = _outline_item(UNMATCHED_PEN)
+        self.unknown_item = _outline_item(UNKNOWN_PEN)
+        self.selected_item = _outline_item(SELECTED_PEN)
+        for item in (*self.best_anchor_items, self.positive_item, self.unknown_item,
+                     self.matched_item, self.unmatched_item, self.selected_item):
+            plot.addItem(item)
         self.no_pixels_label = pg.TextItem("no pixels", color="w", anchor=(0.5, 0.5))
         self.no_pixels_label.setVisible(False)
         plot.addItem(self.no_pixels_label)
-        plot.showGrid(x=False, y=False)
         plot.getViewBox().setMouseMode(pg.ViewBox.PanMode)
         self.setCursor(Qt.CursorShape.CrossCursor)
+        self.scene().sigMouseMoved.connect(self._on_mouse_moved)
+        self.scene().sigMouseClicked.connect(self._on_mouse_clicked)
+        self.image_size = (0, 0)
 
+    # -- pixels --------------------------------------------------------------------------------
     def show_image(self, pixels: np.ndarray | None, height: int, width: int,
-                   boxes_xyxy: np.ndarray) -> None:
-        """Show one image's pixels (or a 'no pixels' placeholder) and its boxes; resets zoom."""
+                   reset_zoom: bool = True) -> None:
+        """Show one image's pixels (or a 'no pixels' placeholder of its size)."""
         if pixels is None:
             self.image_item.setImage(np.zeros((height, width), np.float32), autoLevels=False)
             self.no_pixels_label.setPos(width / 2, height / 2)
@@ -59,7 +98,73 @@ class SpectrogramView(pg.PlotWidget):
             self.colorbar.setLevels((float(lo), float(hi)))
             self.no_pixels_label.setVisible(False)
         self.image_item.setRect(0, 0, width, height)
-        xs, ys = rectangles_path(boxes_xyxy)
-        self.boxes_item.setData(xs, ys)
-        self.getPlotItem().getViewBox().setRange(xRange=(0, width), yRange=(0, height),
-                                                 padding=0.02)
+        if reset_zoom or self.image_size != (height, width):
+            self.getPlotItem().getViewBox().setRange(xRange=(0, width), yRange=(0, height),
+                                                     padding=0.02)
+        self.image_size = (height, width)
+
+    # -- overlays ------------------------------------------------------------------------------
+    def set_boxes(self, xyxy: np.ndarray, matched: np.ndarray | None) -> None:
+        """Ground-truth boxes; coloured matched / unmatched once coverage is known."""
+        xyxy = np.asarray(xyxy, np.float64).reshape(-1, 4)
+        if matched is None:
+            self.unknown_item.setData(*rectangles_path(xyxy))
+            self.matched_item.setData([], [])
+            self.unmatched_item.setData([], [])
+            return
+        self.unknown_item.setData([], [])
+        self.matched_item.setData(*rectangles_path(xyxy[matched]))
+        self.unmatched_item.setData(*rectangles_path(xyxy[~matched]))
+
+    def set_selected(self, xyxy: np.ndarray | None) -> None:
+        self.selected_item.setData(*rectangles_path(np.zeros((0, 4)) if xyxy is None else xyxy))
+
+    def set_best_anchors(self, xyxy: np.ndarray, iou: np.ndarray, negative_iou: float,
+                         positive_iou: float) -> None:
+        """Each box's best anchor, coloured by whether its IoU is negative, ignored or positive."""
+        xyxy = np.asarray(xyxy, np.float64).reshape(-1, 4)
+        band = np.digitize(iou, [negative_iou, positive_iou])
+        finite = np.isfinite(xyxy).all(axis=1)
+        for index, item in enumerate(self.best_anchor_items):
+            item.setData(*rectangles_path(xyxy[(band == index) & finite]))
+
+    def set_positive_anchors(self, xyxy: np.ndarray) -> None:
+        self.positive_item.setData(*rectangles_path(xyxy))
+
+    def set_cell_anchors(self, per_level: list[np.ndarray]) -> None:
+        """The anchors of the grid cell under the cursor, one outline item per level."""
+        plot = self.getPlotItem()
+        while len(self.cell_items) < len(per_level):
+            pen = pg.mkPen(level_color(len(self.cell_items)), width=1.3)
+            item = _outline_item(pen)
+            plot.addItem(item)
+            self.cell_items.append(item)
+        for index, item in enumerate(self.cell_items):
+            if index < len(per_level):
+                item.setData(*rectangles_path(per_level[index]))
+            else:
+                item.setData([], [])
+
+    def clear_overlays(self) -> None:
+        for item in (*self.best_anchor_items, self.positive_item, *self.cell_items):
+            item.setData([], [])
+
+    # -- mouse ---------------------------------------------------------------------------------
+    def _scene_to_image(self, position) -> tuple[float, float] | None:
+        view_box = self.getPlotItem().getViewBox()
+        if not view_box.sceneBoundingRect().contains(position):
+            return None
+        point = view_box.mapSceneToView(position)
+        return point.x(), point.y()
+
+    def _on_mouse_moved(self, position) -> None:
+        point = self._scene_to_image(position)
+        if point is not None:
+            self.mouse_moved.emit(*point)
+
+    def _on_mouse_clicked(self, event) -> None:
+        if event.button() != Qt.MouseButton.LeftButton or event.double():
+            return
+        point = self._scene_to_image(event.scenePos())
+        if point is not None:
+            self.clicked.emit(*point)

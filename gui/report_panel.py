@@ -1,0 +1,517 @@
+"""The coverage report panel: the SPEC §5 numbers with before -> after, per-level and per-class
+tables, and the table of unmatched boxes that jumps to a box.
+
+It observes `AppState` only: `coverage_changed` / `dataset_changed` refresh it, a click in the
+unmatched table goes back through `state.select_box`. The numbers are read from
+`state.result.report` (computed in `core.coverage.summary`); this module only formats them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, QSize, Qt
+from PySide6.QtGui import QColor, QFont, QResizeEvent
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QBoxLayout,
+    QFrame,
+    QGridLayout,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLayout,
+    QScrollArea,
+    QSizePolicy,
+    QTableView,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from core.frameworks import FRAMEWORKS
+from gui.state import AppState
+from gui.theme import ERROR, GOOD, MUTED, dark_palette, set_text_colour
+from gui.uncovered_table import SORT_VALUE_ROLE, UncoveredBoxTable
+
+BETTER = GOOD
+WORSE = ERROR
+NEUTRAL = MUTED
+
+WIDE_MIN_WIDTH = 720  # at least this wide and wider than tall: numbers left, tables right
+SUMMARY_WIDE_WIDTH = 390
+MINIMUM_SIZE = (320, 240)
+
+PERCENT, IOU, COUNT, DECIMAL, TEXT_KIND, LEVEL, DELTA_PERCENT = (
+    "percent", "iou", "count", "decimal", "text", "level", "delta_percent")
+
+
+@dataclass(frozen=True)
+class Metric:
+    """One number of the report: its key, label, format and which direction is better."""
+
+    key: str
+    label: str
+    kind: str
+    higher_is_better: bool
+    tooltip: str
+
+
+RECALL = Metric("recall", "Recall", PERCENT, True,
+                "share of boxes that receive at least one positive anchor from the matcher")
+METRICS = (
+    Metric("best_possible_recall", "Best possible recall", PERCENT, True,
+           "share of boxes whose best anchor IoU reaches the positive threshold"),
+    Metric("ceiling_recall", "Ceiling recall", PERCENT, True,
+           "share of boxes that an anchor of the box's own shape at the nearest centre of the "
+           "finest level could cover: the limit of tuning ratios and scales on this grid"),
+    Metric("mean_best_iou", "Mean best IoU", IOU, True, "mean over boxes of the best anchor IoU"),
+    Metric("median_best_iou", "Median best IoU", IOU, True,
+           "median over boxes of the best anchor IoU"),
+    Metric("uncovered_boxes", "Uncovered boxes", COUNT, False,
+           "boxes that get no positive anchor: they never enter the training target"),
+    Metric("mean_positives_per_box", "Positives per box", DECIMAL, True,
+           "mean number of anchors with IoU >= the positive threshold per box"),
+    Metric("low_quality_only", "Low-quality only", COUNT, False,
+           "boxes matched only by the forced best-anchor step, below the positive threshold"),
+)
+
+
+# -- formatting ---------------------------------------------------------------------------------
+def format_value(kind: str, value) -> str:
+    """A report value as shown (None: a dash)."""
+    if value is None:
+        return "—"
+    if kind == PERCENT:
+        return f"{100 * value:.1f} %"
+    if kind == IOU:
+        return f"{value:.3f}"
+    if kind == COUNT:
+        return f"{int(value):,d}"
+    if kind == DECIMAL:
+        return f"{value:.2f}"
+    if kind == LEVEL:
+        return f"P{value}"
+    if kind == DELTA_PERCENT:
+        return format_delta(PERCENT, value)
+    return str(value)
+
+
+def format_delta(kind: str, delta: float) -> str:
+    """A change as shown: percentage points for shares, a typographic minus sign."""
+    if kind == PERCENT:
+        text = f"{100 * delta:+.1f} pp"
+    elif kind == IOU:
+        text = f"{delta:+.3f}"
+    elif kind == COUNT:
+        text = f"{int(delta):+,d}"
+    else:
+        text = f"{delta:+.2f}"
+    if not any(ch in "123456789" for ch in text):  # rounds to zero at the shown precision
+        return "±0" + (" pp" if kind == PERCENT else "")
+    return text.replace("-", "−")
+
+
+def delta_colour(kind: str, delta: float, higher_is_better: bool) -> str:
+    """Green when the change is an improvement, red when worse, grey when it rounds to 0."""
+    if format_delta(kind, delta).startswith("±"):
+        return NEUTRAL
+    return BETTER if (delta > 0) == higher_is_better else WORSE
+
+
+def miss_breakdown(report: dict) -> tuple[float, float, float]:
+    """(missed because of shapes, beyond any shape on the grid, lost in matching) as shares,
+    the same split the CLI prints."""
+    shapes = max(report["ceiling_recall"] - report["best_possible_recall"], 0.0)
+    beyond = max(1.0 - report["ceiling_recall"], 0.0)
+    matching = max(report["best_possible_recall"] - report["recall"], 0.0)
+    return shapes, beyond, matching
+
+
+def interpretation(report: dict) -> str:
+    """The one-line reading of the report, like the CLI's."""
+    shapes, beyond, matching = miss_breakdown(report)
+    text = (f"{100 * shapes:.1f} % missed because of shapes (tune ratios/scales); "
+            f"{100 * beyond:.1f} % beyond any shape on this grid (stride too coarse)")
+    if matching >= 0.0005:
+        text += f"; {100 * matching:.1f} % lost in matching (anchor taken by another box)"
+    text += "."
+    if report["low_quality_only"]:
+        text += f" {report['low_quality_only']:,d} boxes matched only by the low-quality step."
+    return text
+
+
+INTERPRETATION_TIP = (
+    "Missed because of shapes: an anchor of the box's own shape on this grid would reach the "
+    "positive IoU, the configured ratios and scales do not - tune them.\n"
+    "Beyond any shape: even an anchor of the box's exact shape at the nearest centre of the "
+    "finest level stays below the positive IoU - add a finer level or enlarge the input.\n"
+    "Low-quality step: the framework's matcher forces the best anchor of each box, even below "
+    "the positive IoU.")
+
+
+# -- small sortable tables ----------------------------------------------------------------------
+@dataclass(frozen=True)
+class Column:
+    header: str
+    kind: str
+    tooltip: str = ""
+
+
+class ReportRowsModel(QAbstractTableModel):
+    """A few report rows (per level, per class) of raw values, formatted and sortable."""
+
+    def __init__(self, columns: tuple[Column, ...], parent=None):
+        super().__init__(parent)
+        self.columns = columns
+        self._rows: list[tuple] = []
+        self._shown: list[tuple] = []
+        self._sort_column, self._sort_order = -1, Qt.SortOrder.AscendingOrder
+
+    def set_rows(self, rows: list[tuple]) -> None:
+        self.beginResetModel()
+        self._rows = list(rows)
+        self._shown = self._sorted()
+        self.endResetModel()
+
+    def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
+        self.beginResetModel()
+        self._sort_column, self._sort_order = column, order
+        self._shown = self._sorted()
+        self.endResetModel()
+
+    def _sorted(self) -> list[tuple]:
+        if not 0 <= self._sort_column < len(self.columns):
+            return list(self._rows)
+        column = self._sort_column
+        present = [row for row in self._rows if row[column] is not None]
+        missing = [row for row in self._rows if row[column] is None]  # always last
+        present.sort(key=lambda row: row[column],
+                     reverse=self._sort_order == Qt.SortOrder.DescendingOrder)
+        return present + missing
+
+    def row_values(self, row: int) -> tuple:
+        return self._shown[row]
+
+    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008, N802
+        return 0 if parent.isValid() else len(self._shown)
+
+    def columnCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008, N802
+        return 0 if parent.isValid() else len(self.columns)
+
+    def data(self, index: QModelIndex | QPersistentModelIndex,
+             role: int = Qt.ItemDataRole.DisplayRole):
+        if not index.isValid():
+            return None
+        value, column = self._shown[index.row()][index.column()], self.columns[index.column()]
+        if role == Qt.ItemDataRole.DisplayRole:
+            return "" if value is None and column.kind == DELTA_PERCENT else format_value(
+                column.kind, value)
+        if role == Qt.ItemDataRole.TextAlignmentRole:
+            horizontal = (Qt.AlignmentFlag.AlignLeft if column.kind == TEXT_KIND
+                          else Qt.AlignmentFlag.AlignRight)
+            return horizontal | Qt.AlignmentFlag.AlignVCenter
+        if role == Qt.ItemDataRole.ForegroundRole and column.kind == DELTA_PERCENT and value:
+            return QColor(delta_colour(PERCENT, value, True))
+        if role == SORT_VALUE_ROLE:
+            return value
+        return None
+
+    def headerData(self, section: int, orientation: Qt.Orientation,  # noqa: N802
+                   role: int = Qt.ItemDataRole.DisplayRole):
+        if orientation != Qt.Orientation.Horizontal or not 0 <= section < len(self.columns):
+            return None
+        if role == Qt.ItemDataRole.DisplayRole:
+            return self.columns[section].header
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return self.columns[section].tooltip or None
+        return None
+
+
+LEVEL_COLUMNS = (
+    Column("level", LEVEL, "pyramid level"),
+    Column("best boxes", COUNT, "boxes whose best anchor is on this level"),
+    Column("matched", COUNT, "of those, boxes that get a positive anchor"),
+    Column("matched %", PERCENT, "matched / best boxes"),
+    Column("mean IoU", IOU, "mean best IoU of the boxes whose best anchor is on this level"),
+    Column("positives", COUNT, "(box, anchor) pairs with IoU >= the positive threshold"),
+)
+CLASS_COLUMNS = (
+    Column("class", TEXT_KIND),
+    Column("boxes", COUNT),
+    Column("recall", PERCENT, "share of the class's boxes that get a positive anchor"),
+    Column("Δ recall", DELTA_PERCENT, "change of recall with the last change of settings"),
+    Column("best poss.", PERCENT, "best possible recall: best IoU >= the positive threshold"),
+    Column("mean IoU", IOU, "mean best IoU"),
+    Column("uncovered", COUNT, "boxes without a positive anchor"),
+)
+
+
+def level_rows(report: dict) -> list[tuple]:
+    rows = []
+    for level, row in report["per_level"].items():
+        best = row["best_boxes"]
+        rows.append((int(level), best, row["matched_best_boxes"],
+                     row["matched_best_boxes"] / best if best else None,
+                     row["mean_best_iou"] if best else None, row["positive_anchors"]))
+    return rows
+
+
+def class_rows(report: dict, previous: dict | None) -> list[tuple]:
+    before = (previous or {}).get("per_class", {})
+    rows = []
+    for name, row in report["per_class"].items():
+        change = row["recall"] - before[name]["recall"] if name in before else None
+        rows.append((name, row["boxes"], row["recall"], change, row["best_possible_recall"],
+                     row["mean_best_iou"], row["uncovered"]))
+    return rows
+
+
+class ReportTable(QTableView):
+    """A small sortable report table: columns share the width when everything fits, keep their
+    content width (and scroll) when it does not, so numbers are never elided."""
+
+    def __init__(self, model: QAbstractTableModel, parent=None):
+        super().__init__(parent)
+        self.setModel(model)
+        self.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.setAlternatingRowColors(True)
+        self.setWordWrap(False)
+        rows = self.verticalHeader()
+        rows.setVisible(False)
+        rows.setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
+        rows.setDefaultSectionSize(self.fontMetrics().height() + 6)
+        header = self.horizontalHeader()
+        header.setHighlightSections(False)
+        header.setSortIndicatorClearable(True)
+        header.setSortIndicator(-1, Qt.SortOrder.AscendingOrder)
+        self.setSortingEnabled(True)
+        model.modelReset.connect(self.fit_columns)
+
+    def fit_columns(self) -> None:
+        header = self.horizontalHeader()
+        count = header.count()
+        needed = [max(self._header_width(c), self.sizeHintForColumn(c)) for c in range(count)]
+        spare = self.viewport().width() - sum(needed)
+        if spare > 0:  # widen every column evenly, the first (names) keeps its width
+            needed = needed[:1] + [n + spare // max(count - 1, 1) for n in needed[1:]]
+        for column, width in enumerate(needed):
+            header.resizeSection(column, width)
+
+    def _header_width(self, column: int) -> int:
+        """The header text's width; room for the sort arrow only on the sorted column."""
+        header = self.horizontalHeader()
+        if column == header.sortIndicatorSection():
+            return header.sectionSizeHint(column)
+        text = self.model().headerData(column, Qt.Orientation.Horizontal)
+        return header.fontMetrics().horizontalAdvance(text) + 16
+
+    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 - Qt's name
+        super().resizeEvent(event)
+        self.fit_columns()
+
+
+# -- the panel ----------------------------------------------------------------------------------
+class ReportPanel(QWidget):
+    """Coverage numbers with before -> after, per-level / per-class tables, unmatched boxes."""
+
+    def __init__(self, state: AppState, parent=None):
+        super().__init__(parent)
+        self.state = state
+        self.setPalette(dark_palette())
+        self.setAutoFillBackground(True)
+
+        self.summary = QWidget()
+        self._build_summary()
+        self.uncovered = UncoveredBoxTable(state)
+        self.level_model = ReportRowsModel(LEVEL_COLUMNS, self)
+        self.class_model = ReportRowsModel(CLASS_COLUMNS, self)
+        self.level_view = ReportTable(self.level_model)
+        self.class_view = ReportTable(self.class_model)
+        self.tabs = QTabWidget()
+        self.tabs.setDocumentMode(True)
+        self.tabs.addTab(self.uncovered, "Unmatched boxes")
+        self.tabs.addTab(self.level_view, "Per level")
+        self.tabs.addTab(self.class_view, "Per class")
+
+        self.layout_box = QBoxLayout(QBoxLayout.Direction.TopToBottom, self)
+        # the two arrangements have different minimums: let resizeEvent pick, not the layout
+        self.layout_box.setSizeConstraint(QLayout.SizeConstraint.SetNoConstraint)
+        self.layout_box.setContentsMargins(8, 6, 8, 6)
+        self.layout_box.setSpacing(10)
+        self.summary_scroll = QScrollArea()  # scrolls only if a short bottom dock can't hold it
+        self.summary_scroll.setWidget(self.summary)
+        self.summary_scroll.setWidgetResizable(True)
+        self.summary_scroll.setFrameShape(QFrame.Shape.NoFrame)
+        self.summary_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.layout_box.addWidget(self.summary_scroll, 0)
+        self.layout_box.addWidget(self.tabs, 1)
+
+        state.coverage_changed.connect(self.refresh)
+        state.dataset_changed.connect(self.refresh)
+        self.refresh()
+
+    def _build_summary(self) -> None:
+        caption = QLabel("RECALL")
+        set_text_colour(caption, MUTED)
+        caption_font = QFont(caption.font())
+        caption_font.setBold(True)
+        caption.setFont(caption_font)
+        caption.setToolTip(RECALL.tooltip)
+        self.recall_value = QLabel("—")
+        font = QFont(self.font())
+        font.setPointSizeF(font.pointSizeF() * 2.6)
+        font.setBold(True)
+        self.recall_value.setFont(font)
+        self.recall_value.setToolTip(RECALL.tooltip)
+        self.recall_delta = QLabel("")
+        delta_font = QFont(self.font())
+        delta_font.setPointSizeF(delta_font.pointSizeF() * 1.5)
+        delta_font.setBold(True)
+        self.recall_delta.setFont(delta_font)
+        self.recall_before = QLabel("")
+        set_text_colour(self.recall_before, MUTED)
+        headline = QHBoxLayout()
+        headline.setSpacing(12)
+        headline.addWidget(self.recall_value, 0, Qt.AlignmentFlag.AlignBaseline)
+        headline.addWidget(self.recall_delta, 0, Qt.AlignmentFlag.AlignBaseline)
+        headline.addWidget(self.recall_before, 1, Qt.AlignmentFlag.AlignBaseline)
+
+        self.context = QLabel("no coverage yet")
+        set_text_colour(self.context, MUTED)
+        self.context.setWordWrap(True)
+
+        grid = QGridLayout()
+        grid.setHorizontalSpacing(10)
+        grid.setVerticalSpacing(3)
+        self.metric_labels: dict[str, tuple[QLabel, QLabel, QLabel]] = {}
+        for row, metric in enumerate(METRICS):
+            name = QLabel(metric.label)
+            name.setToolTip(metric.tooltip)
+            before, after, delta = QLabel(""), QLabel("—"), QLabel("")
+            set_text_colour(before, MUTED)
+            bold = QFont(after.font())
+            bold.setBold(True)
+            after.setFont(bold)
+            for label in (before, after, delta):
+                label.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+            grid.addWidget(name, row, 0)
+            grid.addWidget(before, row, 1)
+            grid.addWidget(after, row, 2)
+            grid.addWidget(delta, row, 3)
+            self.metric_labels[metric.key] = (before, after, delta)
+        grid.setColumnStretch(0, 1)
+
+        self.interpretation = QLabel("")
+        self.interpretation.setWordWrap(True)
+        self.interpretation.setToolTip(INTERPRETATION_TIP)
+        self.interpretation.setTextInteractionFlags(
+            Qt.TextInteractionFlag.TextSelectableByMouse)
+
+        layout = QVBoxLayout(self.summary)
+        layout.setContentsMargins(0, 0, 6, 0)
+        layout.setSpacing(4)
+        layout.addWidget(caption)
+        layout.addLayout(headline)
+        layout.addWidget(self.context)
+        layout.addSpacing(4)
+        layout.addLayout(grid)
+        layout.addSpacing(4)
+        layout.addWidget(self.interpretation)
+        layout.addStretch(1)
+        self.summary.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Preferred)
+
+    # -- state -> view --------------------------------------------------------------------------
+    def refresh(self) -> None:
+        """Show the state's latest report (and its change from the previous one)."""
+        result, table = self.state.result, self.state.table
+        report = result.report if result is not None else None
+        previous = self.state.previous_report if report is not None else None
+        self._show_recall(report, previous)
+        for metric in METRICS:
+            self._show_metric(metric, report, previous)
+        if report is None:
+            self.context.setText("no dataset loaded" if table is None else "computing coverage…")
+            self.interpretation.setText("")
+            self.level_model.set_rows([])
+            self.class_model.set_rows([])
+        else:
+            config = result.config
+            framework = FRAMEWORKS[config.framework].label
+            anchors = len(config.scales) * len(config.aspect_ratios)
+            boxes = len(table) if table is not None else len(result.coverage)
+            self.context.setText(
+                f"{boxes:,d} boxes · {framework} · {anchors} anchors per location · "
+                f"positive IoU ≥ {config.positive_iou:g} · {self.state.model_input.describe()}")
+            self.interpretation.setText(interpretation(report))
+            self.level_model.set_rows(level_rows(report))
+            self.class_model.set_rows(class_rows(report, previous))
+        self.uncovered.refresh()
+        count = self.uncovered.model.unmatched_count()
+        self.tabs.setTabText(0, f"Unmatched boxes ({count:,d})" if report else "Unmatched boxes")
+        self._fit_summary()
+
+    def _show_recall(self, report: dict | None, previous: dict | None) -> None:
+        if report is None:
+            self.recall_value.setText("—")
+            self.recall_delta.setText("")
+            self.recall_before.setText("")
+            return
+        self.recall_value.setText(format_value(PERCENT, report["recall"]))
+        if previous is None:
+            self.recall_delta.setText("")
+            self.recall_before.setText("boxes that get a positive anchor")
+            return
+        change = report["recall"] - previous["recall"]
+        self.recall_delta.setText(format_delta(PERCENT, change))
+        set_text_colour(self.recall_delta, delta_colour(PERCENT, change, True))
+        self.recall_before.setText(f"was {format_value(PERCENT, previous['recall'])}")
+
+    def _show_metric(self, metric: Metric, report: dict | None, previous: dict | None) -> None:
+        before, after, delta = self.metric_labels[metric.key]
+        if report is None:
+            before.setText("")
+            after.setText("—")
+            delta.setText("")
+            return
+        after.setText(format_value(metric.kind, report[metric.key]))
+        if previous is None:
+            before.setText("")
+            delta.setText("")
+            return
+        change = report[metric.key] - previous[metric.key]
+        before.setText(f"{format_value(metric.kind, previous[metric.key])}  →")
+        delta.setText(format_delta(metric.kind, change))
+        set_text_colour(delta, delta_colour(metric.kind, change, metric.higher_is_better))
+
+    # -- layout -----------------------------------------------------------------------------------
+    def minimumSizeHint(self) -> QSize:  # noqa: N802 - Qt's name
+        """The tall arrangement's minimum, whichever arrangement is current."""
+        return QSize(MINIMUM_SIZE[0], MINIMUM_SIZE[1])
+
+    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 - Qt's name
+        """Numbers beside the tables when docked wide (bottom), above them when docked tall."""
+        super().resizeEvent(event)
+        self._fit_summary()
+
+    def _fit_summary(self) -> None:
+        width, height = self.width(), self.height()
+        wide = width >= WIDE_MIN_WIDTH and width > 1.4 * height
+        direction = (QBoxLayout.Direction.LeftToRight if wide
+                     else QBoxLayout.Direction.TopToBottom)
+        if self.layout_box.direction() != direction:
+            self.layout_box.setDirection(direction)
+        margins = self.layout_box.contentsMargins()
+        if wide:  # a fixed column, full height, scrolling if it must
+            self.summary_scroll.setMinimumHeight(0)
+            self.summary_scroll.setMaximumHeight(16777215)
+            self.summary_scroll.setFixedWidth(SUMMARY_WIDE_WIDTH)
+        else:  # full width, exactly as tall as its wrapped text (at most 60 % of the panel)
+            self.summary_scroll.setMinimumWidth(0)
+            self.summary_scroll.setMaximumWidth(16777215)
+            inner = width - margins.left() - margins.right()
+            needed = self.summary.heightForWidth(inner)
+            if needed < 0:
+                needed = self.summary.sizeHint().height()
+            self.summary_scroll.setFixedHeight(min(needed, int(0.6 * height)))
