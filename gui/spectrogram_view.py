@@ -11,18 +11,18 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
 
-COLOR_MAP = "inferno"  # perceptual; the dark end keeps outlines readable
+COLOR_MAP = "viridis"  # perceptual, and no reds: red/white outlines stay readable on it
 LEVEL_PERCENTILES = (2.0, 99.7)  # default colour levels: robust to a few hot pixels
-MATCHED_PEN = pg.mkPen((90, 230, 130), width=1.6)
-UNMATCHED_PEN = pg.mkPen((255, 80, 80), width=2.0)
-UNKNOWN_PEN = pg.mkPen((90, 220, 255), width=1.5)
-SELECTED_PEN = pg.mkPen((255, 255, 255), width=3.0)
-POSITIVE_PEN = pg.mkPen((0, 230, 255), width=1.2, style=Qt.PenStyle.DashLine)
+MATCHED_PEN = pg.mkPen((255, 255, 255), width=1.5)
+UNMATCHED_PEN = pg.mkPen((255, 60, 60), width=2.2)
+UNKNOWN_PEN = pg.mkPen((200, 200, 200), width=1.5)
+SELECTED_PEN = pg.mkPen((0, 255, 255), width=3.0)
+POSITIVE_PEN = pg.mkPen((255, 120, 255), width=1.2, style=Qt.PenStyle.DashLine)
 # best anchors by IoU band: below negative, ignored band, positive
 IOU_BAND_PENS = (
-    pg.mkPen((255, 110, 90), width=1.2, style=Qt.PenStyle.DashLine),
-    pg.mkPen((255, 210, 80), width=1.2, style=Qt.PenStyle.DashLine),
-    pg.mkPen((120, 255, 140), width=1.2, style=Qt.PenStyle.DashLine),
+    pg.mkPen((255, 90, 90), width=1.2, style=Qt.PenStyle.DashLine),
+    pg.mkPen((255, 170, 40), width=1.2, style=Qt.PenStyle.DashLine),
+    pg.mkPen((255, 255, 255), width=1.2, style=Qt.PenStyle.DashLine),
 )
 LEVEL_COLORS = ((102, 194, 255), (255, 170, 90), (180, 130, 255), (120, 230, 170),
                 (255, 120, 200), (230, 230, 110), (160, 160, 160))

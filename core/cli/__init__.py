@@ -9,7 +9,7 @@ import sys
 
 from core.errors import InputError
 
-COMMANDS = ("stats", "anchors", "analyze", "export")
+COMMANDS = ("stats", "analyze", "optimize", "export", "anchors")
 
 
 def _available_commands() -> list:
