@@ -175,6 +175,9 @@ class MainWindow(QMainWindow):
         self._action(menu, "Save view as PNG…", self.ask_save_view)
         menu.addSeparator()
         self._action(menu, "Quit", self.close, QKeySequence.StandardKey.Quit)
+        tools = self.menuBar().addMenu("&Tools")
+        self._action(tools, "Optimize anchors…", self.show_optimize_dialog,
+                     QKeySequence("Ctrl+Shift+O"))
 
     def _connect(self) -> None:
         state = self.state
@@ -316,10 +319,18 @@ class MainWindow(QMainWindow):
 
         ExportDialog(self.state.config, self, self.state.config.framework).exec()
 
+    def show_optimize_dialog(self) -> None:
+        from gui.optimize_dialog import OptimizeDialog
+
+        OptimizeDialog(self.state, self).exec()
+
     def ask_save_plots(self) -> None:
         path, _ = QFileDialog.getSaveFileName(self, "Save plots", "plots.png", "PNG (*.png)")
         if path:
-            self.histograms.save_png(path)
+            try:
+                self.histograms.save_png(path)
+            except OSError as error:
+                QMessageBox.warning(self, "Could not save plots", str(error))
 
     def ask_save_view(self) -> None:
         path, _ = QFileDialog.getSaveFileName(self, "Save view", "view.png", "PNG (*.png)")

@@ -1,0 +1,173 @@
+"""Optimize: search the best ratios and scales in the background, then accept or discard them."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QProgressBar,
+    QPushButton,
+    QSpinBox,
+    QVBoxLayout,
+)
+from superqt.utils import create_worker
+
+from core.optimizer import OptimizeResult, optimize
+from gui.state import AppState
+
+POLL_MS = 100
+
+
+def _numbers(values) -> str:
+    return ", ".join(f"{v:.4g}" for v in values)
+
+
+class OptimizeDialog(QDialog):
+    """Runs `core.optimizer.optimize` on the loaded dataset; Apply sets the found config."""
+
+    def __init__(self, state: AppState, parent=None):
+        super().__init__(parent)
+        self.setWindowTitle("Optimize anchors")
+        self.setMinimumWidth(560)
+        self.state = state
+        config = state.config
+        self.result: OptimizeResult | None = None
+        self._worker = None
+        self._cancel_requested = False
+        self._progress = (0.0, "")
+
+        self.ratio_spin = QSpinBox(minimum=1, maximum=12, value=len(config.aspect_ratios))
+        self.scale_spin = QSpinBox(minimum=1, maximum=6, value=len(config.scales))
+        self.budget_spin = QSpinBox(minimum=2, maximum=3600, value=20, suffix=" s")
+        self.seed_spin = QSpinBox(minimum=0, maximum=2**31 - 1, value=0)
+        self.size_check = QCheckBox("also optimise the anchor sizes")
+        form = QFormLayout()
+        form.addRow("Aspect ratios (w/h)", self.ratio_spin)
+        form.addRow("Scales", self.scale_spin)
+        form.addRow("Time budget", self.budget_spin)
+        form.addRow("Seed", self.seed_spin)
+        form.addRow("", self.size_check)
+        note = QLabel("The counts fix the detection head (anchors per location = ratios × "
+                      "scales). Recall is exact, under the framework's own matcher.",
+                      wordWrap=True)
+        note.setStyleSheet("color: #9da0a8;")
+        self.progress_bar = QProgressBar(maximum=1000)
+        self.status = QLabel("", wordWrap=True)
+        self.outcome = QLabel("", wordWrap=True, textFormat=Qt.TextFormat.RichText)
+        self.start_button = QPushButton("Start")
+        self.cancel_button = QPushButton("Cancel")
+        self.apply_button = QPushButton("Apply")
+        self.discard_button = QPushButton("Discard")
+        buttons = QHBoxLayout()
+        buttons.addStretch(1)
+        for button in (self.start_button, self.cancel_button, self.apply_button,
+                       self.discard_button):
+            buttons.addWidget(button)
+        layout = QVBoxLayout(self)
+        layout.addLayout(form)
+        layout.addWidget(note)
+        layout.addWidget(self.progress_bar)
+        layout.addWidget(self.status)
+        layout.addWidget(self.outcome)
+        layout.addLayout(buttons)
+
+        self.start_button.clicked.connect(self.start)
+        self.cancel_button.clicked.connect(self.cancel)
+        self.apply_button.clicked.connect(self.apply)
+        self.discard_button.clicked.connect(self.reject)
+        self._timer = QTimer(self, interval=POLL_MS)
+        self._timer.timeout.connect(self._show_progress)
+        self._set_running(False)
+        self.apply_button.setEnabled(False)
+        if state.table is None:
+            self.start_button.setEnabled(False)
+            self.status.setText("Load a dataset first.")
+
+    @property
+    def running(self) -> bool:
+        return self._worker is not None
+
+    def start(self) -> None:
+        state = self.state
+        self._cancel_requested = False
+        self.result = None
+        self.apply_button.setEnabled(False)
+        self.outcome.setText("")
+        worker = create_worker(
+            optimize, state.table, state.config, self.ratio_spin.value(),
+            self.scale_spin.value(), seed=self.seed_spin.value(),
+            optimize_size=self.size_check.isChecked(), model_input=state.model_input,
+            time_budget=float(self.budget_spin.value()), progress=self._on_progress,
+            cancelled=lambda: self._cancel_requested, _start_thread=False, _ignore_errors=True)
+        worker.returned.connect(self._on_returned)
+        worker.errored.connect(self._on_errored)
+        self._worker = worker
+        self._set_running(True)
+        worker.start()
+
+    def cancel(self) -> None:
+        """Stop the search; the best config found so far is still offered."""
+        if self.running:
+            self._cancel_requested = True
+            self.status.setText("stopping…")
+        else:
+            self.reject()
+
+    def apply(self) -> None:
+        if self.result is not None:
+            self.state.set_config(self.result.config)
+        self.accept()
+
+    def _on_progress(self, fraction: float, message: str) -> None:  # worker thread
+        self._progress = (fraction, message)
+
+    def _show_progress(self) -> None:
+        fraction, message = self._progress
+        self.progress_bar.setValue(int(1000 * min(max(fraction, 0.0), 1.0)))
+        self.status.setText(message)
+
+    def _set_running(self, running: bool) -> None:
+        self.start_button.setEnabled(not running)
+        for spin in (self.ratio_spin, self.scale_spin, self.budget_spin, self.seed_spin,
+                     self.size_check):
+            spin.setEnabled(not running)
+        if running:
+            self._timer.start()
+        else:
+            self._timer.stop()
+
+    def _on_returned(self, result: OptimizeResult) -> None:
+        self._worker = None
+        self._set_running(False)
+        self.result = result
+        self.progress_bar.setValue(1000)
+        before, after = result.before, result.report
+        stopped = " (cancelled: best so far)" if result.stopped == "cancelled" else ""
+        self.status.setText(f"{result.evaluations} evaluations in {result.seconds:.1f} s"
+                            f"{stopped}")
+        rows = "".join(
+            f"<tr><td>{label}</td><td align=right>{100 * before[key]:.1f} %</td>"
+            f"<td align=right><b>{100 * after[key]:.1f} %</b></td></tr>"
+            for label, key in (("recall", "recall"),
+                               ("best possible recall", "best_possible_recall"),
+                               ("ceiling recall", "ceiling_recall")))
+        config = result.config
+        notes = "".join(f"<br>{note}" for note in result.notes)
+        self.outcome.setText(
+            f"<table cellspacing=6><tr><th></th><th>before</th><th>after</th></tr>{rows}</table>"
+            f"ratios w/h: {_numbers(config.aspect_ratios)}<br>scales: "
+            f"{_numbers(config.scales)}<br>sizes: {_numbers(config.sizes)}{notes}")
+        self.apply_button.setEnabled(True)
+
+    def _on_errored(self, error: Exception) -> None:
+        self._worker = None
+        self._set_running(False)
+        self.status.setText(f"optimisation failed: {error}")
+
+    def reject(self) -> None:
+        self._cancel_requested = True
+        super().reject()
