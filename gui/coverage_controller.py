@@ -103,6 +103,14 @@ class CoverageController(QObject):
         self.failed.emit(str(error))
         self._finish()
 
+    def shutdown(self) -> None:
+        """Forget a running computation (the window is closing): its result is dropped."""
+        self._timer.stop()
+        if self._worker is not None:
+            for signal in (self._worker.returned, self._worker.errored):
+                signal.disconnect()
+            self._worker = None
+
     def wait(self, timeout_s: float = 30.0) -> None:
         """Block until idle (tests and the screenshot command)."""
         from PySide6.QtWidgets import QApplication

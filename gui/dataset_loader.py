@@ -55,6 +55,8 @@ class DatasetLoader(QObject):
         """Stop the running load between two batches; the previous dataset stays."""
         if self._worker is not None:
             worker, self._worker = self._worker, None
+            for signal in (worker.yielded, worker.returned, worker.errored):
+                signal.disconnect()  # it may still yield once before it stops
             worker.quit()
             self.cancelled.emit()
 

@@ -470,6 +470,7 @@ class MainWindow(QMainWindow):
 
     def closeEvent(self, event) -> None:  # noqa: N802 - Qt's name
         self.loader.cancel()
+        self.coverage.shutdown()
         self.settings.setValue("window_state", self.saveState())
         self.settings.setValue("window_geometry", self.saveGeometry())
         super().closeEvent(event)
