@@ -1,21 +1,16 @@
 """Per-box coverage of ground-truth boxes by a detector's anchors, exact and fast (SPEC §5, §9).
 
-Boxes are grouped by image size (each size has its own anchor grids). For each group:
-1. screening: per (box, level, shape) pair, a lower and an upper IoU bound from the nearest grid
-   cell (`geometry.pair_bounds`), vectorised over all pairs;
-2. refinement: the few pairs whose upper bound reaches the box's threshold are enumerated cell by
-   cell with the exact IoU (`geometry.refine`): every positive anchor and every anchor tying for
-   the best IoU is found;
-3. reduction and matching (`matching.match_boxes`).
-Images containing a box that overlaps no anchor at all are done with a full IoU matrix.
-
-`CoverageEngine` keeps the screening results per (image size, level lattice, anchor shape), so
-changing one ratio recomputes only the shapes that changed (the live retune of the GUI).
+Boxes are grouped by image size (each size has its own anchor grids) and ordered by image. The
+compiled kernel (`kernel.cover_images`) does each group in one pass, images split among threads:
+per box the few grid cells that can matter, exact IoUs there, then the framework's matcher over
+the candidate anchors of each image. Images containing a box that overlaps no anchor at all (so
+every anchor ties for that box's best) are done with a full IoU matrix (`matching.dense_match`).
 """
 
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -23,22 +18,27 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from core.anchor_grid import LevelGrid
-from core.coverage.geometry import (
-    AnchorHits,
-    PairTable,
-    anchor_iou,
-    anchor_xyxy,
-    pair_bounds,
-    refine,
-    screen_threshold,
-)
-from core.coverage.matching import MatchRule, dense_match, match_boxes
+from core.coverage.geometry import ColumnTable, anchor_iou
+from core.coverage.kernel import MATCHER_CODES, cover_images
+from core.coverage.matching import MatchRule, dense_match
 
 GridsForSize = Callable[[int, int], list[LevelGrid]]
 
-SCREEN_CHUNK = 2048  # boxes per screening block: (boxes x pairs) temporaries stay in cache
-EMPTY_BEST = 1e-5  # boxes whose screening best is below this are handled with a full matrix
-THREADS = max(1, min(4, os.cpu_count() or 1))
+THREADS = max(1, min(8, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
+                     else os.cpu_count() or 1))
+CHUNKS_PER_THREAD = 4  # image ranges per thread, for load balance
+MIN_CHUNK_BOXES = 2048  # below this many boxes a range is not worth a thread hand-off
+
+_pool: ThreadPoolExecutor | None = None
+_pool_lock = threading.Lock()
+
+
+def _executor() -> ThreadPoolExecutor:
+    global _pool
+    with _pool_lock:
+        if _pool is None:
+            _pool = ThreadPoolExecutor(THREADS, thread_name_prefix="coverage")
+        return _pool
 
 
 @dataclass
@@ -83,7 +83,6 @@ class _SizeGroup:
     width: int
     boxes: np.ndarray  # (n, 4) float64, rows ordered by (image, input order)
     index: np.ndarray  # rows -> input positions
-    image: np.ndarray  # rows -> group-local image number (ascending)
     image_start: np.ndarray  # group-local image -> first row
     image_count: np.ndarray
 
@@ -103,134 +102,26 @@ def _size_groups(x1, y1, x2, y2, image, heights, widths) -> list[_SizeGroup]:
         bad = int(np.flatnonzero(~inside)[0])
         raise ValueError(f"box {bad} {boxes[bad].tolist()} is empty or not inside its "
                          f"{h[bad]}x{w[bad]} image; map and validate boxes first")
-    order = np.lexsort((np.arange(n), image, w, h))
-    sh, sw = h[order], w[order]
-    cut = np.flatnonzero((sh[1:] != sh[:-1]) | (sw[1:] != sw[:-1])) + 1
+    if n == 0:
+        return []
+    # order by (image size, image, input order): a stable sort of one int key per box
+    size_codes, size_of_image = np.unique(heights * (widths.max() + 1) + widths,
+                                          return_inverse=True)
+    key = size_of_image.reshape(-1)[image] * np.int64(len(heights)) + image
+    if np.all(key[1:] >= key[:-1]):
+        order = np.arange(n)
+    else:
+        order = np.argsort(key, kind="stable")
+        key = key[order]
+    cut = np.flatnonzero(key[1:] // len(heights) != key[:-1] // len(heights)) + 1
     groups = []
-    for rows in np.split(order, cut):
-        if not len(rows):
-            continue
-        img = image[rows]
-        starts = np.flatnonzero(np.r_[True, img[1:] != img[:-1]])
-        local = np.cumsum(np.r_[True, img[1:] != img[:-1]]) - 1
+    for rows, keys in zip(np.split(order, cut), np.split(key, cut), strict=True):
+        new_image = np.r_[True, keys[1:] != keys[:-1]]
+        starts = np.flatnonzero(new_image)
         counts = np.diff(np.r_[starts, len(rows)])
-        groups.append(_SizeGroup(int(h[rows[0]]), int(w[rows[0]]), boxes[rows], rows, local,
-                                 starts, counts))
+        height, width = divmod(int(size_codes[keys[0] // len(heights)]), int(widths.max()) + 1)
+        groups.append(_SizeGroup(height, width, boxes[rows], rows, starts, counts))
     return groups
-
-
-class _Screen:
-    """Screening results of one size group: per box the best lower bound and candidate pairs."""
-
-    def __init__(self, lower_best: np.ndarray, cand_box: np.ndarray, cand_col: np.ndarray):
-        self.lower_best = lower_best
-        self.cand_box = cand_box
-        self.cand_col = cand_col
-
-
-def _parallel(fn, items):
-    if THREADS == 1 or len(items) < 2:
-        return [fn(item) for item in items]
-    with ThreadPoolExecutor(THREADS) as pool:
-        return list(pool.map(fn, items))
-
-
-def _screen_blocks(boxes: np.ndarray, table: PairTable, positive_iou: float) -> _Screen:
-    """Screen all pairs of a size group block by block (nothing kept per pair)."""
-    n = len(boxes)
-
-    def block(start):
-        stop = min(start + SCREEN_CHUNK, n)
-        lower, upper = pair_bounds(boxes[start:stop], table)
-        best = lower.max(axis=1) if lower.shape[1] else np.zeros(stop - start, lower.dtype)
-        tau = screen_threshold(best, positive_iou)
-        tau = np.where(best > EMPTY_BEST, tau, np.inf)
-        rows, cols = np.nonzero(upper >= tau[:, None].astype(upper.dtype))
-        return best, rows + start, cols
-
-    parts = _parallel(block, list(range(0, n, SCREEN_CHUNK)))
-    if not parts:
-        z = np.zeros(0, np.int64)
-        return _Screen(np.zeros(0), z, z)
-    best, rows, cols = (np.concatenate(p) for p in zip(*parts, strict=True))
-    return _Screen(best.astype(np.float64), rows.astype(np.int64), cols.astype(np.int64))
-
-
-def _screen_cached(group: _SizeGroup, table: PairTable, positive_iou: float,
-                   cache: dict) -> _Screen:
-    """Screen with per-column results kept in `cache` (key: the column's anchor geometry)."""
-    keys = [table.column_key(p) for p in range(len(table))]
-    missing = [p for p, key in enumerate(keys) if key not in cache]
-    if missing:
-        cols = np.asarray(missing)
-        n = len(group.boxes)
-        step = max(256, (1 << 16) // max(1, len(cols)))
-
-        def block(start):
-            return pair_bounds(group.boxes[start:start + step], table, cols)
-
-        parts = _parallel(block, list(range(0, n, step)))
-        lower = np.concatenate([p[0] for p in parts]) if parts else np.zeros((0, len(cols)))
-        upper = np.concatenate([p[1] for p in parts]) if parts else np.zeros((0, len(cols)))
-        for m, p in enumerate(missing):
-            cache[keys[p]] = (np.ascontiguousarray(lower[:, m]), np.ascontiguousarray(upper[:, m]))
-    n = len(group.boxes)
-    if not keys:
-        z = np.zeros(0, np.int64)
-        return _Screen(np.zeros(n), z, z)
-    best = cache[keys[0]][0].copy()
-    for key in keys[1:]:
-        np.maximum(best, cache[key][0], out=best)
-    tau = screen_threshold(best, positive_iou)
-    tau = np.where(best > EMPTY_BEST, tau, np.inf).astype(best.dtype)
-    rows, cols = [], []
-    for p, key in enumerate(keys):
-        hit = np.flatnonzero(cache[key][1] >= tau)
-        rows.append(hit)
-        cols.append(np.full(len(hit), p, np.int64))
-    rows = np.concatenate(rows)
-    cols = np.concatenate(cols)
-    order = np.argsort(rows, kind="stable")
-    return _Screen(best.astype(np.float64), rows[order].astype(np.int64), cols[order])
-
-
-def _ceiling(group: _SizeGroup, grids: list[LevelGrid], positive_iou: float) -> np.ndarray:
-    """Whether an anchor of the box's own w, h at the nearest centre of the finest level (least
-    stride_x * stride_y among levels with cells; first on ties; both centres on exact distance
-    ties) reaches positive_iou, with that level's clipping."""
-    usable = [g for g in grids if g.nx > 0 and g.ny > 0]
-    n = len(group.boxes)
-    if not usable:
-        return np.zeros(n, bool)
-    level = min(usable, key=lambda g: g.stride_x * g.stride_y)
-    b = group.boxes
-    half_w = (b[:, 2] - b[:, 0]) * 0.5
-    half_h = (b[:, 3] - b[:, 1]) * 0.5
-
-    def nearest(lo, hi, offset, stride, count):
-        mid = (lo + hi) * 0.5
-        below = np.clip(np.floor((mid - offset) / stride), 0, count - 1)
-        above = np.clip(below + 1, 0, count - 1)
-        c_below = offset + below * stride
-        c_above = offset + above * stride
-        d_below, d_above = np.abs(c_below - mid), np.abs(c_above - mid)
-        first = np.where(d_above < d_below, c_above, c_below)
-        second = np.where(d_above == d_below, c_above, first)
-        return first, second
-
-    xs = nearest(b[:, 0], b[:, 2], level.offset_x, level.stride_x, level.nx)
-    ys = nearest(b[:, 1], b[:, 3], level.offset_y, level.stride_y, level.ny)
-    best = np.zeros(n)
-    for cx in xs:
-        for cy in ys:
-            ax1, ay1, ax2, ay2 = cx - half_w, cy - half_h, cx + half_w, cy + half_h
-            if level.clip:
-                w, h = level.image_width, level.image_height
-                ax1, ax2 = np.clip(ax1, 0.0, w), np.clip(ax2, 0.0, w)
-                ay1, ay2 = np.clip(ay1, 0.0, h), np.clip(ay2, 0.0, h)
-            best = np.maximum(best, anchor_iou(ax1, ay1, ax2, ay2, b[:, 0], b[:, 1], b[:, 2],
-                                               b[:, 3]))
-    return best >= positive_iou
 
 
 def _all_anchors(grids: list[LevelGrid]) -> tuple[np.ndarray, np.ndarray]:
@@ -241,10 +132,15 @@ def _all_anchors(grids: list[LevelGrid]) -> tuple[np.ndarray, np.ndarray]:
     return anchors.reshape(-1, 4), np.asarray(levels, np.int64)
 
 
-def _dense_images(group, grids, table, images, rule, out):
-    """Full-matrix path for a few images: fills every per-box field of their boxes."""
+def _dense_images(group: _SizeGroup, grids: list[LevelGrid], images: np.ndarray,
+                  rule: MatchRule, out: BoxCoverage) -> np.ndarray:
+    """Full-matrix path for a few images: fills every per-box field of their boxes except the
+    ceiling, returns their positive (box, anchor) pairs per level."""
     anchors, anchor_level = _all_anchors(grids)
-    level_positive = np.zeros(table.level_count, np.int64)
+    level_positive = np.zeros(len(grids), np.int64)
+    bases = np.r_[0, np.cumsum([g.anchor_count for g in grids])]
+    shape_counts = np.asarray([len(g.shapes) for g in grids])
+    nxs = np.asarray([g.nx for g in grids])
     for m in images:
         rows = np.arange(group.image_start[m], group.image_start[m] + group.image_count[m])
         b = group.boxes[rows]
@@ -254,185 +150,88 @@ def _dense_images(group, grids, table, images, rule, out):
         positive = ious >= rule.positive_iou
         out.positives[idx] = positive.sum(axis=1)
         level_positive += np.bincount(anchor_level[np.nonzero(positive)[1]],
-                                      minlength=table.level_count)
+                                      minlength=len(grids))
         matched, plain = dense_match(ious, rule.kind, rule.positive_iou)
         out.matched[idx] = matched
         out.low_quality_only[idx] = matched & ~plain
-        if len(anchors) == 0:
-            continue
         first = ious.argmax(axis=1)
         out.best_iou[idx] = ious[np.arange(len(rows)), first]
         out.best_anchor[idx] = anchors[first]
         level = anchor_level[first]
         out.best_level[idx] = level
-        bases = np.r_[0, np.cumsum([g.anchor_count for g in grids])]
         within = first - bases[level]
-        counts = np.asarray([len(g.shapes) for g in grids])[level]
-        nxs = np.asarray([g.nx for g in grids])[level]
-        out.best_shape[idx] = within % counts
-        out.best_col[idx] = (within // counts) % nxs
-        out.best_row[idx] = (within // counts) // nxs
+        out.best_shape[idx] = within % shape_counts[level]
+        out.best_col[idx] = (within // shape_counts[level]) % nxs[level]
+        out.best_row[idx] = (within // shape_counts[level]) // nxs[level]
     return level_positive
 
 
+def _image_ranges(counts: np.ndarray) -> list[tuple[int, int]]:
+    """Consecutive image ranges of about equal box counts, a few per thread."""
+    total = int(counts.sum())
+    parts = min(THREADS * CHUNKS_PER_THREAD, max(1, total // MIN_CHUNK_BOXES), len(counts))
+    if parts <= 1:
+        return [(0, len(counts))]
+    ends = np.searchsorted(np.cumsum(counts), np.linspace(0, total, parts + 1)[1:-1])
+    bounds = np.unique(np.r_[0, ends + 1, len(counts)].clip(0, len(counts)))
+    return list(zip(bounds[:-1].tolist(), bounds[1:].tolist(), strict=True))
+
+
 def _group_coverage(group: _SizeGroup, grids: list[LevelGrid], rule: MatchRule,
-                    out: BoxCoverage, cache: dict | None) -> None:
-    table = PairTable.from_grids(grids, group.height, group.width)
-    if cache is None:
-        screen = _screen_blocks(group.boxes, table, rule.positive_iou)
+                    out: BoxCoverage) -> np.ndarray:
+    """Fill `out` for the group's boxes; returns positive (box, anchor) pairs per level."""
+    table = ColumnTable.from_grids(grids, group.height, group.width)
+    images = len(group.image_count)
+    image_level = np.zeros((images, max(1, table.level_count)), np.int64)
+    image_dense = np.zeros(images, bool)
+
+    def run(bounds):
+        cover_images(bounds[0], bounds[1], group.image_start, group.image_count, group.boxes,
+                     group.index, table.floats, table.ints, table.width, table.height,
+                     table.ceiling, MATCHER_CODES[rule.kind], float(rule.positive_iou),
+                     out.best_iou, out.best_level, out.best_shape, out.best_row, out.best_col,
+                     out.best_anchor, out.positives, out.matched, out.low_quality_only,
+                     out.ceiling_covered, image_level, image_dense)
+
+    ranges = _image_ranges(group.image_count)
+    if len(ranges) == 1:
+        run(ranges[0])
     else:
-        screen = _screen_cached(group, table, rule.positive_iou, cache)
-    n = len(group.boxes)
-    tau = screen_threshold(screen.lower_best, rule.positive_iou)
-    hits = refine(group.boxes, screen.cand_box, screen.cand_col, tau[screen.cand_box], table)
-    idx = group.index
-
-    # reduction: best IoU, its first anchor, positives
-    best = np.zeros(n)
-    if len(hits):
-        np.maximum.at(best, hits.box, hits.iou)
-    is_best = hits.iou == best[hits.box]
-    best_hits = np.flatnonzero(is_best)
-    first_order = np.full(n, np.iinfo(np.int64).max)
-    np.minimum.at(first_order, hits.box[best_hits], hits.order[best_hits])
-    first = best_hits[hits.order[best_hits] == first_order[hits.box[best_hits]]]
-    found = np.zeros(n, bool)
-    found[hits.box[first]] = True
-    rows_first = hits.box[first]
-    out.best_iou[idx] = best
-    out.best_level[idx[rows_first]] = table.level[hits.column[first]]
-    out.best_shape[idx[rows_first]] = table.shape[hits.column[first]]
-    out.best_row[idx[rows_first]] = hits.row[first]
-    out.best_col[idx[rows_first]] = hits.col[first]
-    out.best_anchor[idx[rows_first]] = np.stack(
-        anchor_xyxy(table, hits.column[first], hits.row[first], hits.col[first]), axis=1)
-    positive = hits.iou >= rule.positive_iou
-    out.positives[idx] = np.bincount(hits.box[positive], minlength=n)
-    out.level_positive_anchors += np.bincount(table.level[hits.column[positive]],
-                                              minlength=table.level_count)
-    out.ceiling_covered[idx] = _ceiling(group, grids, rule.positive_iou)
-
-    # images where some box overlaps no anchor: full matrix
-    empty_images = np.unique(group.image[~(screen.lower_best > EMPTY_BEST)])
-    fast = ~np.isin(group.image, empty_images)
-    if len(empty_images):
-        in_fast = fast[hits.box]
-        out.level_positive_anchors -= np.bincount(
-            table.level[hits.column[positive & ~in_fast]], minlength=table.level_count)
-        out.level_positive_anchors += _dense_images(group, grids, table, empty_images, rule,
-                                                    out)
-        hits = AnchorHits(*(getattr(hits, f)[in_fast] for f in
-                            ("box", "column", "row", "col", "iou", "order")))
-        is_best = is_best[in_fast]
-        positive = positive[in_fast]
-        first_ids_box = rows_first[fast[rows_first]]
-    else:
-        first_ids_box = rows_first
-
-    # matching over the fast images
-    anchor_id = group.image[hits.box] * np.int64(table.anchor_total) + hits.order
-    first_best = np.full(n, -1, np.int64)
-    first_best[first_ids_box] = (group.image[first_ids_box] * np.int64(table.anchor_total)
-                                 + first_order[first_ids_box])
-
-    def argmax_of(ids):
-        return _image_argmax(group, table, ids)
-
-    matched, plain = match_boxes(
-        n, rule.kind, anchor_id[positive], hits.box[positive], hits.iou[positive],
-        anchor_id[is_best], hits.box[is_best], first_best, argmax_of)
-    out.matched[idx[fast]] = matched[fast]
-    out.low_quality_only[idx[fast]] = (matched & ~plain)[fast]
-
-
-def _image_argmax(group: _SizeGroup, table: PairTable, ids: np.ndarray,
-                  chunk: int = 1 << 20) -> np.ndarray:
-    """For anchor ids (image * anchor_total + order): the argmax box (group row) of the image,
-    computed against every box of the image (lowest row on ties), in memory-bounded slices."""
-    if len(ids) == 0:
-        return np.zeros(0, np.int64)
-    counts_all = group.image_count[ids // table.anchor_total]
-    ends = np.cumsum(counts_all)
-    out = []
-    start = 0
-    while start < len(ids):
-        base = ends[start - 1] if start else 0
-        stop = max(int(np.searchsorted(ends, base + chunk, side="right")), start + 1)
-        out.append(_image_argmax_slice(group, table, ids[start:stop]))
-        start = stop
-    return np.concatenate(out)
-
-
-def _image_argmax_slice(group: _SizeGroup, table: PairTable, ids: np.ndarray) -> np.ndarray:
-    image = ids // table.anchor_total
-    column, row, col = _decode_order(table, ids % table.anchor_total)
-    counts = group.image_count[image]
-    owner = np.repeat(np.arange(len(ids)), counts)
-    first = np.cumsum(counts) - counts
-    rows = group.image_start[image][owner] + (np.arange(counts.sum()) - np.repeat(first, counts))
-    ax1, ay1, ax2, ay2 = anchor_xyxy(table, column[owner], row[owner], col[owner])
-    b = group.boxes[rows]
-    iou = anchor_iou(ax1, ay1, ax2, ay2, b[:, 0], b[:, 1], b[:, 2], b[:, 3])
-    top = np.maximum.reduceat(iou, first)
-    pos = np.flatnonzero(iou == top[owner])
-    keep = np.r_[True, owner[pos][1:] != owner[pos][:-1]]
-    return rows[pos[keep]]
-
-
-def _decode_order(table: PairTable, order: np.ndarray):
-    """Anchor index within the image -> (pair column, row j, col i)."""
-    last = np.searchsorted(table.anchor_base, order, side="right") - 1  # level's last column
-    shapes = table.shape_count[last]
-    within = order - table.anchor_base[last]
-    k = within % shapes
-    cell = within // shapes
-    column = last - (shapes - 1) + k  # a level's columns are consecutive, in shape order
-    i = cell % table.nx[column]
-    j = cell // table.nx[column]
-    return column, j, i
+        list(_executor().map(run, ranges))
+    level_positive = image_level[~image_dense].sum(axis=0)[:table.level_count]
+    dense = np.flatnonzero(image_dense)
+    if len(dense) and table.anchor_total:
+        level_positive = level_positive + _dense_images(group, grids, dense, rule, out)
+    return level_positive
 
 
 class CoverageEngine:
     """Coverage of a fixed set of boxes under changing anchor configurations.
 
-    Screening results are cached per (image size, level lattice, anchor shape), so a recompute
-    after a change of one ratio or scale only screens the shapes that changed; refinement,
-    reduction and matching are redone (they are cheap). Boxes are `x1, y1, x2, y2` float pixels
-    in model-input coordinates, inside their images; `image` indexes the per-image size arrays.
+    Boxes are `x1, y1, x2, y2` float pixels in model-input coordinates, inside their images;
+    `image` indexes the per-image size arrays. Within an image, input order is the box order the
+    matcher sees (it breaks argmax ties). Construction groups and orders the boxes once; each
+    `compute` is one pass of the compiled kernel, safe to call from several threads.
     """
 
-    def __init__(self, x1, y1, x2, y2, image, image_heights, image_widths, *,
-                 cache: bool = True, cache_columns: int = 512):
+    def __init__(self, x1, y1, x2, y2, image, image_heights, image_widths):
         self.groups = _size_groups(x1, y1, x2, y2, image, image_heights, image_widths)
         self.box_count = len(np.asarray(x1))
-        self._caches: list[dict] | None = [{} for _ in self.groups] if cache else None
-        self._cache_columns = cache_columns
 
     def compute(self, grids_for_size: GridsForSize, rule: MatchRule) -> BoxCoverage:
         """Coverage of every box under `rule`, with anchors from `grids_for_size(h, w)`."""
         per_size = {(g.height, g.width): grids_for_size(g.height, g.width) for g in self.groups}
         levels = max((len(v) for v in per_size.values()), default=0)
         out = BoxCoverage.empty(self.box_count, levels, rule)
-        for n, group in enumerate(self.groups):
-            cache = None if self._caches is None else self._caches[n]
-            if cache is not None and len(cache) > self._cache_columns:
-                cache.clear()
-            grids = per_size[(group.height, group.width)]
-            level_positive = out.level_positive_anchors
-            out.level_positive_anchors = np.zeros(len(grids), np.int64)
-            _group_coverage(group, grids, rule, out, cache)
-            level_positive = _add_padded(level_positive, out.level_positive_anchors)
-            out.level_positive_anchors = level_positive
+        for group in self.groups:
+            level_positive = _group_coverage(group, per_size[(group.height, group.width)], rule,
+                                             out)
+            out.level_positive_anchors[:len(level_positive)] += level_positive
         return out
-
-
-def _add_padded(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    size = max(len(a), len(b))
-    return np.pad(a, (0, size - len(a))) + np.pad(b, (0, size - len(b)))
 
 
 def compute_box_coverage(x1, y1, x2, y2, image, image_heights, image_widths,
                          grids_for_size: GridsForSize, rule: MatchRule) -> BoxCoverage:
     """Exact per-box coverage (SPEC §5) of boxes in model-input pixels; see `BoxCoverage`."""
-    engine = CoverageEngine(x1, y1, x2, y2, image, image_heights, image_widths, cache=False)
+    engine = CoverageEngine(x1, y1, x2, y2, image, image_heights, image_widths)
     return engine.compute(grids_for_size, rule)

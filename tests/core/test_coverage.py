@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -225,3 +230,91 @@ def test_large_images_screen_in_float64(kind):
     rule = MatchRule(kind, 0.5)
     assert_same(compute_box_coverage(*data, lambda *_: grids, rule),
                 reference_coverage(*data, lambda *_: grids, rule), kind)
+
+
+def keras_cv_like_grids(height, width, ratios=(0.5, 1.0, 2.0)):
+    """5 levels x 9 anchors, centres (i + 0.5) * stride, clipped: the benchmark's grids."""
+    grids = []
+    for level, (stride, size) in enumerate(zip([8, 16, 32, 64, 128], [32, 64, 128, 256, 512],
+                                               strict=True)):
+        shapes = [[-w / 2, -h / 2, w / 2, h / 2]
+                  for scale in (1.0, 2 ** (1 / 3), 2 ** (2 / 3)) for ratio in ratios
+                  for w, h in [(size * scale * np.sqrt(ratio), size * scale / np.sqrt(ratio))]]
+        grids.append(LevelGrid(level + 3, stride, stride, stride / 2, stride / 2,
+                               int(np.ceil(width / stride)), int(np.ceil(height / stride)),
+                               np.array(shapes), True, width, height))
+    return grids
+
+
+def spectrogram_like(rng, n_images, per_image, size=128):
+    """The four SciSRS-like clusters (scaled to the image), crowded, some on the borders."""
+    n = n_images * per_image
+    cluster = rng.integers(0, 4, n)
+    s = size / 512
+    w = s * np.select([cluster == 0, cluster == 1, cluster == 2],
+                      [rng.uniform(75, 330, n), rng.uniform(5, 10, n), rng.uniform(6, 11, n)],
+                      rng.uniform(80, 88, n))
+    h = s * np.select([cluster == 0, cluster == 1, cluster == 2],
+                      [rng.uniform(77, 103, n), rng.uniform(10, 22, n), rng.uniform(100, 104, n)],
+                      rng.uniform(1, 21, n))
+    x1 = np.where(rng.random(n) < 0.1, 0.0, rng.uniform(0, 1, n) * (size - w))
+    y1 = np.where(rng.random(n) < 0.1, size - h, rng.uniform(0, 1, n) * (size - h))
+    image = np.repeat(np.arange(n_images), per_image)
+    return (x1, y1, x1 + w, y1 + h, image, np.full(n_images, size), np.full(n_images, size))
+
+
+@pytest.mark.parametrize("kind", MATCHER_KINDS)
+def test_benchmark_shaped_data_all_matchers(kind):
+    """The benchmark's situation (clipped keras-cv grids, spectrogram clusters), small enough
+    for the brute force, and a retune through the same engine."""
+    rng = np.random.default_rng(31)
+    data = spectrogram_like(rng, 6, 30)
+    engine = CoverageEngine(*data)
+    for ratios in [(0.5, 1.0, 2.0), (0.5, 1.0, 2.05), (0.25, 1.0, 8.0)]:
+        grids = keras_cv_like_grids(128, 128, ratios)
+        for pos in (0.5, 0.3):
+            rule = MatchRule(kind, pos)
+            assert_same(engine.compute(lambda *_, g=grids: g, rule),
+                        reference_coverage(*data, lambda *_, g=grids: g, rule),
+                        f"{ratios} {pos}")
+
+
+def test_positive_anchors_match_brute_force_on_random_boxes():
+    rng = np.random.default_rng(17)
+    for trial in range(20):
+        grids = random_grids(rng, 96, 128, clip=bool(trial % 2), levels=3)
+        anchors = np.concatenate([g.expand() for g in grids])
+        x1, y1 = rng.uniform(0, 100), rng.uniform(0, 70)
+        box = np.array([x1, y1, x1 + rng.uniform(1, 28), y1 + rng.uniform(1, 26)])
+        ious = iou_matrix(box[None], anchors)[0]
+        for t in (0.2, 0.5):
+            found = positive_anchors_of_box(box, grids, t)
+            keep = np.flatnonzero(ious >= t)
+            np.testing.assert_array_equal(found.iou, ious[keep])
+            np.testing.assert_array_equal(found.xyxy, anchors[keep])
+
+
+def test_kernel_works_without_a_writable_numba_cache():
+    """A read-only install (no cache location at all) still imports, without warnings."""
+    code = ("import warnings\nwarnings.simplefilter('error')\n"
+            "import numba.core.caching as caching\ncaching.CacheImpl._locator_classes = []\n"
+            "from core.coverage import kernel\nprint(type(kernel.cover_images._cache).__name__)")
+    result = subprocess.run([sys.executable, "-c", code], cwd=Path(__file__).resolve().parents[2],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "NullCache"
+
+
+def test_concurrent_computes_agree():
+    """The GUI may recompute from a worker while another runs: results stay exact."""
+    rng = np.random.default_rng(41)
+    data = spectrogram_like(rng, 40, 60)
+    engine = CoverageEngine(*data)
+    grids = keras_cv_like_grids(128, 128)
+    rule = MatchRule("low_quality", 0.5)
+    expected = engine.compute(lambda *_: grids, rule)
+    with ThreadPoolExecutor(4) as pool:
+        results = list(pool.map(lambda _: engine.compute(lambda *_: grids, rule), range(8)))
+    for result in results:
+        for name in FIELDS:
+            np.testing.assert_array_equal(getattr(result, name), getattr(expected, name))
