@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from core.coverage.summary import interpretation
 from core.frameworks import FRAMEWORKS
 from gui.state import AppState
 from gui.theme import ERROR, GOOD, MUTED, dark_palette, set_text_colour
@@ -117,28 +118,6 @@ def delta_colour(kind: str, delta: float, higher_is_better: bool) -> str:
     if format_delta(kind, delta).startswith("±"):
         return NEUTRAL
     return BETTER if (delta > 0) == higher_is_better else WORSE
-
-
-def miss_breakdown(report: dict) -> tuple[float, float, float]:
-    """(missed because of shapes, beyond any shape on the grid, lost in matching) as shares,
-    the same split the CLI prints."""
-    shapes = max(report["ceiling_recall"] - report["best_possible_recall"], 0.0)
-    beyond = max(1.0 - report["ceiling_recall"], 0.0)
-    matching = max(report["best_possible_recall"] - report["recall"], 0.0)
-    return shapes, beyond, matching
-
-
-def interpretation(report: dict) -> str:
-    """The one-line reading of the report, like the CLI's."""
-    shapes, beyond, matching = miss_breakdown(report)
-    text = (f"{100 * shapes:.1f} % missed because of shapes (tune ratios/scales); "
-            f"{100 * beyond:.1f} % beyond any shape on this grid (stride too coarse)")
-    if matching >= 0.0005:
-        text += f"; {100 * matching:.1f} % lost in matching (anchor taken by another box)"
-    text += "."
-    if report["low_quality_only"]:
-        text += f" {report['low_quality_only']:,d} boxes matched only by the low-quality step."
-    return text
 
 
 INTERPRETATION_TIP = (

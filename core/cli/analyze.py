@@ -13,6 +13,7 @@ from core.analysis import CoverageResult, analyze, parse_input_size
 from core.anchor_config import config_to_dict, resolve_config, write_atomic
 from core.boxes import BoxTable
 from core.cli.common import add_dataset_arguments, load_dataset, print_json
+from core.coverage.summary import interpretation
 from core.errors import InputError
 from core.frameworks import FRAMEWORKS
 
@@ -121,12 +122,7 @@ def format_report(report: dict, model_input: str) -> str:
     if cov["low_quality_only"]:
         lines.append(f"  low-quality only        {cov['low_quality_only']:,d}   "
                      "matched only by the forced best-anchor step")
-    gap = max(cov["ceiling_recall"] - cov["best_possible_recall"], 0.0)
-    beyond = 1 - cov["ceiling_recall"]
-    lines += ["", f"  {_percent(gap).strip()} of boxes are missed because of the anchor shapes "
-                  "(tune ratios/scales);",
-              f"  {_percent(beyond).strip()} are beyond any shape on this grid (stride too coarse: "
-              "add a finer level or enlarge the input)."]
+    lines += ["", f"  {interpretation(cov)}"]
     lines += ["", "Per level (boxes whose best anchor is on it)",
               f"  {'level':<8}{'boxes':>10}{'matched':>10}{'mean IoU':>10}{'positives':>12}"]
     for level, row in cov["per_level"].items():

@@ -62,3 +62,25 @@ def summarize(coverage: BoxCoverage, cls: np.ndarray, class_names: Mapping[int, 
         "per_level": per_level,
         "per_class": per_class,
     }
+
+
+def miss_breakdown(report: dict) -> tuple[float, float, float]:
+    """(missed because of shapes, beyond any shape on the grid, lost in matching) as shares,
+    how the CLI and the GUI explain the misses."""
+    shapes = max(report["ceiling_recall"] - report["best_possible_recall"], 0.0)
+    beyond = max(1.0 - report["ceiling_recall"], 0.0)
+    matching = max(report["best_possible_recall"] - report["recall"], 0.0)
+    return shapes, beyond, matching
+
+
+def interpretation(report: dict) -> str:
+    """The one-line reading of the report that the CLI and the GUI both print."""
+    shapes, beyond, matching = miss_breakdown(report)
+    text = (f"{100 * shapes:.1f} % missed because of shapes (tune ratios/scales); "
+            f"{100 * beyond:.1f} % beyond any shape on this grid (stride too coarse)")
+    if matching >= 0.0005:
+        text += f"; {100 * matching:.1f} % lost in matching (anchor taken by another box)"
+    text += "."
+    if report["low_quality_only"]:
+        text += f" {report['low_quality_only']:,d} boxes matched only by the low-quality step."
+    return text
