@@ -113,6 +113,9 @@ def nominal_anchor_sides(config: AnchorConfig) -> tuple[np.ndarray, np.ndarray]:
 # --------------------------------------------------------------------------- log binning
 
 
+FINE_BINS_PER_OCTAVE = 16  # resolution of the unmatched-box marks on the (w, h) density
+
+
 @dataclass(frozen=True)
 class LogBins:
     """Positive values binned on edges 2**(k / bins_per_octave); `index[i]` is the bin of value
@@ -169,6 +172,10 @@ class ShapeBins:
         self.height = LogBins.of(self.heights, grid_bins_per_octave)
         self.grid_index = self.width.index.astype(np.int64) * self.height.count + \
             self.height.index
+        self.fine_width = LogBins.of(self.widths, FINE_BINS_PER_OCTAVE)
+        self.fine_height = LogBins.of(self.heights, FINE_BINS_PER_OCTAVE)
+        self.fine_index = self.fine_width.index.astype(np.int64) * self.fine_height.count + \
+            self.fine_height.index
 
     def __len__(self) -> int:
         return len(self.widths)
@@ -178,6 +185,18 @@ class ShapeBins:
         index = self.grid_index if rows is None else self.grid_index[rows]
         counts = np.bincount(index, minlength=self.width.count * self.height.count)
         return counts.reshape(self.width.count, self.height.count)
+
+
+    def occupied_cells(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Geometric centres (w, h) of the fine (w, h) cells holding at least one of `rows`:
+        a few hundred marks stand for any number of boxes, at 1/16-octave resolution."""
+        counts = np.bincount(self.fine_index[rows],
+                             minlength=self.fine_width.count * self.fine_height.count)
+        cells = np.flatnonzero(counts)
+        w_bin, h_bin = np.divmod(cells, self.fine_height.count)
+        w_edges, h_edges = self.fine_width.edges, self.fine_height.edges
+        return (np.sqrt(w_edges[w_bin] * w_edges[w_bin + 1]),
+                np.sqrt(h_edges[h_bin] * h_edges[h_bin + 1]))
 
 
 def spread_sample(rows: np.ndarray, limit: int) -> np.ndarray:

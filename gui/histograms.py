@@ -18,14 +18,13 @@ import pyqtgraph as pg
 from PySide6.QtCore import QSize, Qt
 from PySide6.QtWidgets import QGridLayout, QLabel, QVBoxLayout, QWidget
 
-from core.input_mapping import map_boxes_to_input
+from core.dataset_views import model_shape_bins
 from core.shape_regions import (
     ShapeBins,
     anchor_shapes,
     iou_histogram,
     nominal_anchor_sides,
     region_outlines,
-    spread_sample,
 )
 from gui.state import AppState
 
@@ -42,10 +41,6 @@ LEVEL_COLORS = ((255, 235, 90), (90, 225, 200), (240, 110, 220), (180, 150, 255)
 """Anchor levels in order (the first level of the config gets the first colour)."""
 DENSITY_COLORS = ((0.0, BACKGROUND), (0.12, "#1f3550"), (0.55, "#2f73b8"), (1.0, "#d6ecff"))
 IOU_BINS = 50
-SCATTER_LIMIT = 5000  # unmatched boxes drawn individually on the density
-BINS_PER_OCTAVE = 4  # 1-D shape histograms
-GRID_BINS_PER_OCTAVE = 6  # the (w, h) density
-MIN_SIDE = 0.1  # px; shapes are log-binned, so a box mapped to nothing is shown at this size
 VIEW_PADDING = 0.04
 Y_HEADROOM = 1.25  # histogram y range over the highest bar  # of the view's log10 span
 MIN_PLOT_HEIGHT = 110  # px
@@ -433,18 +428,16 @@ class HistogramPanel(QWidget):
     # -- drawing ----------------------------------------------------------------------------------
     def _bin_shapes(self) -> None:
         """Bin the dataset's box shapes (model-input pixels) and draw the all-box histograms."""
-        table, model_input = self.state.table, self.state.model_input
+        state = self.state
+        table, model_input = state.table, state.model_input
         self._binned_input = model_input
         if table is None:
-            widths = heights = np.zeros(0)
+            bins = ShapeBins(np.zeros(0), np.zeros(0))
+        elif state.views is not None and state.views.model_input == model_input:
+            bins = state.views.shape_bins  # prepared by the loading worker
         else:
-            x1, y1, x2, y2, _, _ = map_boxes_to_input(
-                table.x1, table.y1, table.x2, table.y2, table.image, table.image_heights,
-                table.image_widths, model_input.size, model_input.resize)
-            # a valid box can only collapse below MIN_SIDE when the resize shrinks it a lot
-            widths = np.maximum(x2 - x1, MIN_SIDE)
-            heights = np.maximum(y2 - y1, MIN_SIDE)
-        self.bins = bins = ShapeBins(widths, heights, BINS_PER_OCTAVE, GRID_BINS_PER_OCTAVE)
+            bins = model_shape_bins(table, model_input)
+        self.bins = bins
         pixels = "model-input px" if model_input.size is not None else "px"
         self.side_plot.plot.setTitle(SIDE_TITLE.format(pixels=pixels), size="9pt", color=TEXT)
         self.density_plot.plot.setLabel("bottom", f"box width ({pixels})", color=TEXT,
@@ -524,13 +517,12 @@ class HistogramPanel(QWidget):
         edges, all_counts = iou_histogram(best_iou, IOU_BINS)
         _, unmatched_counts = iou_histogram(best_iou, IOU_BINS, unmatched_rows)
         self.iou_plot.set_counts(edges, all_counts, unmatched_counts)
-        shown = spread_sample(unmatched_rows, SCATTER_LIMIT)
-        self.density_plot.set_unmatched(bins.widths[shown], bins.heights[shown])
+        self.density_plot.set_unmatched(*bins.occupied_cells(unmatched_rows))
         self.density_plot.setToolTip(
             "Box width × height (blue: density of all boxes). Outlines: the box shapes each "
             "anchor (+) reaches at IoU ≥ the positive threshold when centred on the box, one "
-            f"colour per level. Orange dots: {len(shown):,} of {len(unmatched_rows):,} unmatched "
-            "boxes.")
+            f"colour per level. Orange dots: the shapes (to 1/16 octave) of the "
+            f"{len(unmatched_rows):,} unmatched boxes.")
         self._show_summary(len(bins), len(unmatched_rows), coverage is not None and
                            len(coverage) == len(bins))
 

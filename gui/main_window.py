@@ -65,6 +65,7 @@ class MainWindow(QMainWindow):
         self.loader = DatasetLoader(self)
         self.coverage = CoverageController(self.state, self)
         self._cursor: tuple[float, float] | None = None
+        self._pixels_cache: dict[int, np.ndarray] = {}  # the first image, rendered by the loader
 
         self.view = SpectrogramView()
         self.setCentralWidget(self.view)
@@ -211,7 +212,7 @@ class MainWindow(QMainWindow):
         """Load `spec` in the background; the current dataset stays until the new one is ready."""
         self._set_loading(True)
         self.statusBar().showMessage(f"loading {spec}…")
-        self.loader.start(spec)
+        self.loader.start(spec, self.state.model_input)
 
     def ask_dataset(self) -> None:
         from gui.open_dataset_dialog import OpenDatasetDialog
@@ -256,10 +257,11 @@ class MainWindow(QMainWindow):
         self._on_load_ended()
         QMessageBox.warning(self, "Could not open dataset", message)
 
-    def _on_loaded(self, table: BoxTable, source: Source) -> None:
+    def _on_loaded(self, table: BoxTable, source: Source, views, first_pixels) -> None:
         self._on_load_ended()
         self._remember_dataset(table.spec)
-        self.state.set_dataset(table, source)
+        self._pixels_cache = {0: first_pixels} if first_pixels is not None else {}
+        self.state.set_dataset(table, source, views)
 
     def _on_dataset_changed(self) -> None:
         table = self.state.table
@@ -360,8 +362,8 @@ class MainWindow(QMainWindow):
             self.image_spin.blockSignals(True)
             self.image_spin.setValue(index)
             self.image_spin.blockSignals(False)
-        pixels = None
-        if state.source is not None:
+        pixels = self._pixels_cache.pop(index, None)
+        if pixels is None and state.source is not None:
             try:
                 pixels = state.source.pixels(index)
             except Exception as error:  # noqa: BLE001 - a broken image file must not crash the GUI

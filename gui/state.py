@@ -12,6 +12,7 @@ from PySide6.QtCore import QObject, Signal
 from core.analysis import CoverageResult, ModelInput
 from core.anchor_config import AnchorConfig, default_config
 from core.boxes import BoxTable
+from core.dataset_views import DatasetViews, rows_by_image
 from core.sources import Source
 
 
@@ -34,17 +35,21 @@ class AppState(QObject):
         self.previous_report: dict | None = None  # the report before the last change
         self.image_index = 0
         self.selected_box = -1
+        self.views: DatasetViews | None = None
         self._box_order = np.zeros(0, np.int64)
         self._image_starts = np.zeros(1, np.int64)
 
     # -- dataset ------------------------------------------------------------------------------
-    def set_dataset(self, table: BoxTable, source: Source | None) -> None:
-        self.table, self.source = table, source
+    def set_dataset(self, table: BoxTable, source: Source | None,
+                    views: DatasetViews | None = None) -> None:
+        """A new dataset; `views` (prepared off the UI thread) saves re-indexing it here."""
+        self.table, self.source, self.views = table, source, views
         self.result = None
         self.previous_report = None
-        self._box_order = np.argsort(table.image, kind="stable")
-        self._image_starts = np.searchsorted(table.image[self._box_order],
-                                             np.arange(table.image_count + 1))
+        if views is not None:
+            self._box_order, self._image_starts = views.box_order, views.image_starts
+        else:
+            self._box_order, self._image_starts = rows_by_image(table)
         self.image_index = 0
         self.selected_box = -1
         self.dataset_changed.emit()

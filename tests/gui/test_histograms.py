@@ -9,7 +9,7 @@ from core.analysis import ModelInput, analyze
 from core.shape_regions import centred_iou
 from core.sources import load_table
 from gui.app import create_application
-from gui.histograms import IOU_BINS, SCATTER_LIMIT, HistogramPanel
+from gui.histograms import IOU_BINS, HistogramPanel
 from gui.state import AppState
 
 
@@ -107,11 +107,12 @@ def test_density_shows_boxes_unmatched_dots_and_iou_regions(panel, table):
 
     x, y = density.unmatched.getData()
     unmatched = unmatched_of(panel)
-    assert len(x) == min(unmatched.sum(), SCATTER_LIMIT)
-    dots = set(zip(np.round(10.0 ** x, 6), np.round(10.0 ** y, 6), strict=True))
-    shapes = set(zip(np.round(table.widths[unmatched], 6), np.round(table.heights[unmatched], 6),
-                     strict=True))
-    assert dots <= shapes
+    # one dot per 1/16-octave (w, h) cell holding an unmatched box, at the cell's centre
+    cells = {(int(np.floor(np.log2(w) * 16)), int(np.floor(np.log2(h) * 16)))
+             for w, h in zip(table.widths[unmatched], table.heights[unmatched], strict=True)}
+    dots = {(int(np.floor(np.log2(10.0**a) * 16)), int(np.floor(np.log2(10.0**b) * 16)))
+            for a, b in zip(x, y, strict=True)}
+    assert len(x) == len(cells) and dots == cells
 
     config = panel.state.config
     visible = [item for item in density.regions if item.isVisible()]
