@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import os
 import sys
 
-from core.cli import COMMANDS
+# TensorFlow (imported only by the tf.data sources) logs its CPU/CUDA probing on stderr; keep the
+# CLI's stderr to progress and errors unless the user asked for TF's logs.
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+from core.cli import COMMANDS  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:
