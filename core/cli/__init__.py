@@ -12,25 +12,16 @@ from core.errors import InputError
 COMMANDS = ("stats", "analyze", "optimize", "export", "anchors")
 
 
-def _available_commands() -> list:
-    modules = []
-    for name in COMMANDS:
-        try:
-            modules.append(importlib.import_module(f"core.cli.{name}"))
-        except ModuleNotFoundError as error:  # a command not built yet
-            if error.name != f"core.cli.{name}":
-                raise
-    return modules
-
-
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="main.py",
         description="Anchor Inspector: anchor coverage for RF spectrogram detectors. "
-        "Without a command, opens the GUI.")
+        "Without a command, opens the GUI.",
+        epilog="main.py screenshot --out FILE.png renders the window offscreen "
+        "(see main.py screenshot --help).")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for module in _available_commands():
-        module.add_parser(subparsers)
+    for name in COMMANDS:
+        importlib.import_module(f"core.cli.{name}").add_parser(subparsers)
     return parser
 
 
