@@ -13,6 +13,7 @@ from PySide6.QtCore import QObject, QTimer, Signal
 from superqt.utils import create_worker
 
 from core.analysis import CoverageSession
+from gui.dataset_loader import retire
 from gui.state import AppState
 
 DEBOUNCE_MS = 15
@@ -107,8 +108,7 @@ class CoverageController(QObject):
         """Forget a running computation (the window is closing): its result is dropped."""
         self._timer.stop()
         if self._worker is not None:
-            for signal in (self._worker.returned, self._worker.errored):
-                signal.disconnect()
+            retire(self._worker)
             self._worker = None
 
     def wait(self, timeout_s: float = 30.0) -> None:

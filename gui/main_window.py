@@ -66,6 +66,7 @@ class MainWindow(QMainWindow):
         self.coverage = CoverageController(self.state, self)
         self._cursor: tuple[float, float] | None = None
         self._pixels_cache: dict[int, np.ndarray] = {}  # the first image, rendered by the loader
+        self._previewing = False  # showing the boxes of a load still running
 
         self.view = SpectrogramView()
         self.setCentralWidget(self.view)
@@ -184,6 +185,7 @@ class MainWindow(QMainWindow):
         state = self.state
         self.loader.progress.connect(self._on_progress)
         self.loader.loaded.connect(self._on_loaded)
+        self.loader.preview.connect(self._on_preview)
         self.loader.failed.connect(self._on_load_failed)
         self.loader.cancelled.connect(self._on_load_ended)
         self.cancel_button.clicked.connect(self.loader.cancel)
@@ -212,7 +214,9 @@ class MainWindow(QMainWindow):
         """Load `spec` in the background; the current dataset stays until the new one is ready."""
         self._set_loading(True)
         self.statusBar().showMessage(f"loading {spec}…")
-        self.loader.start(spec, self.state.model_input)
+        # with nothing on screen yet, show the boxes as they stream in
+        self._previewing = self.state.table is None
+        self.loader.start(spec, self.state.model_input, previews=self._previewing)
 
     def ask_dataset(self) -> None:
         from gui.open_dataset_dialog import OpenDatasetDialog
@@ -252,12 +256,22 @@ class MainWindow(QMainWindow):
     def _on_load_ended(self) -> None:
         self._set_loading(False)
         self.statusBar().clearMessage()
+        if self._previewing and self.state.table is not None:  # stopped with a preview shown
+            self.dataset_label.setText(
+                self.dataset_label.text().replace("(loading…)", "(partial: load stopped)"))
+        self._previewing = False
 
     def _on_load_failed(self, message: str) -> None:
         self._on_load_ended()
         QMessageBox.warning(self, "Could not open dataset", message)
 
+    def _on_preview(self, table: BoxTable, source: Source, views, _pixels) -> None:
+        if self._previewing:
+            self.state.set_dataset(table, source, views)
+            self.dataset_label.setText(f"{self.dataset_label.text()}  (loading…)")
+
     def _on_loaded(self, table: BoxTable, source: Source, views, first_pixels) -> None:
+        self._previewing = False
         self._on_load_ended()
         self._remember_dataset(table.spec)
         self._pixels_cache = {0: first_pixels} if first_pixels is not None else {}

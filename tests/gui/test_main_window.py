@@ -150,3 +150,13 @@ def test_screenshot_command(tmp_path):
 
     image = QImage(str(out))
     assert (image.width(), image.height()) == (1400, 900)
+
+
+def test_first_load_shows_boxes_as_they_stream_in(window, qtbot):
+    previews = []
+    window.loader.preview.connect(lambda table, *_: previews.append(len(table)))
+    with qtbot.waitSignal(window.loader.loaded, timeout=120_000):
+        window.open_dataset("demo?images=150000")
+    assert previews, "a long first load should show partial tables"
+    assert previews == sorted(previews) and previews[-1] <= len(window.state.table)
+    assert "(loading…)" not in window.dataset_label.text()
