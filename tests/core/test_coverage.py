@@ -139,7 +139,7 @@ def test_crowded_images_all_matchers(kind):
 
 
 def test_engine_retune_reuses_and_stays_exact():
-    """Changing one level's shapes through the cached engine gives the one-shot result."""
+    """Changing one level's shapes through a reused engine gives the one-shot result."""
     rng = np.random.default_rng(3)
     data = random_dataset(rng, [(96, 128), (64, 64)], 5, 8, integer=False)
     base = grids_factory(11, clip=True)
@@ -318,3 +318,135 @@ def test_concurrent_computes_agree():
     for result in results:
         for name in FIELDS:
             np.testing.assert_array_equal(getattr(result, name), getattr(expected, name))
+
+
+class _Config:
+    """A mutable anchor configuration for the retune tests: per level a lattice (stride,
+    offset, cells beyond the image) and shapes; one clip flag. `grids(h, w)` builds it."""
+
+    def __init__(self, rng: np.random.Generator, levels: int):
+        self.clip = bool(rng.random() < 0.5)
+        self.levels = []
+        for _ in range(levels):
+            sx = float(rng.choice([4, 6, 8, 11.5, 16, 24, 32]))
+            sy = float(rng.choice([sx, 4, 8, 13, 16]))
+            ox = float(rng.choice([0.0, 0.5 * sx, rng.uniform(-sx, sx)]))
+            oy = float(rng.choice([0.0, 0.5 * sy, rng.uniform(-sy, sy)]))
+            extra = (int(rng.integers(-2, 3)), int(rng.integers(-2, 3)))
+            shapes = [self.shape(rng) for _ in range(int(rng.integers(1, 4)))]
+            self.levels.append([sx, sy, ox, oy, extra, shapes])
+
+    @staticmethod
+    def shape(rng, size=None, ratio=None):
+        size = float(rng.choice([3.0, 8.0, 16.0, 23.7, 40.0, 90.0])) if size is None else size
+        ratio = float(rng.choice([0.25, 0.5, 1.0, 2.0, 3.0])) if ratio is None else ratio
+        w, h = size * np.sqrt(ratio), size / np.sqrt(ratio)
+        return (-w / 2, -h / 2, w / 2, h / 2)
+
+    def copy(self) -> _Config:
+        other = _Config.__new__(_Config)
+        other.clip = self.clip
+        other.levels = [[*lv[:5], list(lv[5])] for lv in self.levels]
+        return other
+
+    def grids(self, height, width):
+        grids = []
+        for index, (sx, sy, ox, oy, extra, shapes) in enumerate(self.levels):
+            nx = max(1, int(np.ceil(width / sx)) + extra[0])
+            ny = max(1, int(np.ceil(height / sy)) + extra[1])
+            grids.append(LevelGrid(3 + index, sx, sy, ox, oy, nx, ny,
+                                   np.array(shapes, np.float64).reshape(-1, 4), self.clip,
+                                   width, height))
+        return grids
+
+
+CHANGES = ("ratio", "scale", "add", "remove", "level_size", "clip", "revert")
+
+
+def apply_change(config: _Config, history: list[_Config], change: str, rng) -> _Config:
+    """One GUI-like edit of `config` (a new object; `history` holds the earlier ones)."""
+    if change == "revert":
+        return history[int(rng.integers(len(history)))].copy()
+    config = config.copy()
+    level = config.levels[int(rng.integers(len(config.levels)))]
+    shapes = level[5]
+    k = int(rng.integers(len(shapes)))
+    x1, y1, x2, y2 = shapes[k]
+    size, ratio = np.sqrt((x2 - x1) * (y2 - y1)), (x2 - x1) / (y2 - y1)
+    if change == "ratio":
+        shapes[k] = config.shape(rng, size, ratio * float(rng.choice([0.8, 1.05, 1.5, 2.0])))
+    elif change == "scale":
+        shapes[k] = config.shape(rng, size * float(rng.choice([0.7, 1.1, 1.26, 2.0])), ratio)
+    elif change == "add":
+        shapes.append(config.shape(rng))
+    elif change == "remove" and len(shapes) > 1:
+        del shapes[k]
+    elif change == "level_size":
+        factor = float(rng.choice([0.5, 0.9, 1.2, 2.0]))
+        level[5] = [tuple(factor * v for v in s) for s in shapes]
+    elif change == "clip":
+        config.clip = not config.clip
+    return config
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=list(HealthCheck))
+@given(seed=st.integers(0, 2**32 - 1), integer=st.booleans(), mixed=st.booleans(),
+       pos=st.sampled_from([0.5, 0.3, 0.7]),
+       changes=st.lists(st.sampled_from(CHANGES), min_size=1, max_size=6))
+def test_retune_sequences_stay_exact(seed, integer, mixed, pos, changes):
+    """A sequence of edits through one reused engine: after every step, every per-box field
+    under every matcher equals a fresh computation and the brute force."""
+    rng = np.random.default_rng(seed)
+    sizes = [(64, 96), (120, 40)] if mixed else [(96, 128)]
+    data = random_dataset(rng, sizes, int(rng.integers(1, 4)), int(rng.integers(2, 12)),
+                          integer)
+    engine = CoverageEngine(*data)
+    config = _Config(rng, int(rng.integers(1, 4)))
+    history = [config]
+    for step, change in enumerate(["start", *changes]):
+        if step:
+            config = apply_change(config, history, change, rng)
+            history.append(config)
+        for kind in MATCHER_KINDS:
+            rule = MatchRule(kind, pos)
+            cached = engine.compute(config.grids, rule)
+            fresh = compute_box_coverage(*data, config.grids, rule)
+            for name in (*FIELDS, "best_anchor", "level_positive_anchors"):
+                np.testing.assert_array_equal(getattr(cached, name), getattr(fresh, name),
+                                              err_msg=f"{name} after {changes[:step]}")
+            assert_same(cached, reference_coverage(*data, config.grids, rule),
+                        f"seed={seed} {kind} after {changes[:step]}")
+
+
+def test_two_threads_retuning_one_engine():
+    """A GUI worker may start a compute while another still runs: two threads computing
+    different configurations on one engine both get exact results, every time."""
+    import threading
+
+    rng = np.random.default_rng(47)
+    data = spectrogram_like(rng, 120, 40)
+    engine = CoverageEngine(*data)
+    configs = [keras_cv_like_grids(128, 128, (0.5, 1.0, 2.0)),
+               keras_cv_like_grids(128, 128, (0.5, 1.3, 2.0)),
+               keras_cv_like_grids(128, 128, (0.4, 1.0, 2.5))]
+    rules = [MatchRule("low_quality", 0.5), MatchRule("argmax", 0.5), MatchRule("mmdet", 0.5)]
+    expected = [compute_box_coverage(*data, lambda *_, g=g: g, r)
+                for g, r in zip(configs, rules, strict=True)]
+    barrier = threading.Barrier(2)
+    failures = []
+
+    def worker(order):
+        barrier.wait()
+        for i in order * 3:
+            result = engine.compute(lambda *_, g=configs[i]: g, rules[i])
+            for name in (*FIELDS, "best_anchor", "level_positive_anchors"):
+                if not np.array_equal(getattr(result, name), getattr(expected[i], name),
+                                      equal_nan=True):
+                    failures.append((i, name))
+
+    threads = [threading.Thread(target=worker, args=(order,)) for order in ([0, 1], [2, 0, 1])]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not failures
