@@ -19,7 +19,7 @@ import numpy as np
 
 from core.anchor_grid import LevelGrid
 from core.coverage.geometry import ColumnTable, anchor_iou
-from core.coverage.kernel import MATCHER_CODES, cover_images
+from core.coverage.layout import MATCHER_CODES
 from core.coverage.matching import MatchRule, dense_match
 
 GridsForSize = Callable[[int, int], list[LevelGrid]]
@@ -180,6 +180,8 @@ def _image_ranges(counts: np.ndarray) -> list[tuple[int, int]]:
 def _group_coverage(group: _SizeGroup, grids: list[LevelGrid], rule: MatchRule,
                     out: BoxCoverage) -> np.ndarray:
     """Fill `out` for the group's boxes; returns positive (box, anchor) pairs per level."""
+    from core.coverage.kernel import cover_images  # numba loads on the first computation
+
     table = ColumnTable.from_grids(grids, group.height, group.width)
     images = len(group.image_count)
     image_level = np.zeros((images, max(1, table.level_count)), np.int64)

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from core.anchor_grid import LevelGrid
-from core.coverage.kernel import (
+from core.coverage.layout import (
     C_CLIP,
     C_NX,
     C_NY,

@@ -27,24 +27,51 @@ import numpy as np
 from numba import njit
 from numba.core.errors import NumbaWarning
 
-MATCHER_CODES = {"argmax": 0, "force_best": 1, "low_quality": 2, "mmdet": 3}
-
-# columns of the float table
-(F_SX, F_SY, F_OX, F_OY, F_DX1, F_DY1, F_DX2, F_DY2, F_W, F_H, F_WMIN, F_HMIN, F_ISX,
- F_ISY) = range(14)
-# columns of the int table
-I_LEVEL, I_SHAPE, I_NX, I_NY, I_CLIP, I_SHAPES, I_BASE = range(7)
-# columns of the int entry rows: a candidate (box, anchor) ...
-E_ORDER, E_BOX, E_COLUMN, E_CELL = range(4)
-# ... and, in row t, the t-th distinct anchor of the image during matching
-S_ORDER, S_OWNER, S_TIE, S_FORCED, S_ENTRY = range(4, 9)
-E_INTS = 9
-# ceiling level parameters: usable, offset_x, stride_x, nx, offset_y, stride_y, ny, clip
-C_OK, C_OX, C_SX, C_NX, C_OY, C_SY, C_NY, C_CLIP = range(8)
-
-RELATIVE_SLACK = 1e-9  # bounds are loosened by this (relative) and ...
-CELL_SLACK = 1e-7  # ... windows widened by this many cells, far beyond float64 rounding
-NO_ANCHOR = 1 << 62
+from core.coverage.layout import (  # noqa: F401 - module globals the jitted code reads
+    C_CLIP,
+    C_NX,
+    C_NY,
+    C_OK,
+    C_OX,
+    C_OY,
+    C_SX,
+    C_SY,
+    CELL_SLACK,
+    E_BOX,
+    E_CELL,
+    E_COLUMN,
+    E_INTS,
+    E_ORDER,
+    F_DX1,
+    F_DX2,
+    F_DY1,
+    F_DY2,
+    F_H,
+    F_HMIN,
+    F_ISX,
+    F_ISY,
+    F_OX,
+    F_OY,
+    F_SX,
+    F_SY,
+    F_W,
+    F_WMIN,
+    I_BASE,
+    I_CLIP,
+    I_LEVEL,
+    I_NX,
+    I_NY,
+    I_SHAPE,
+    I_SHAPES,
+    MATCHER_CODES,
+    NO_ANCHOR,
+    RELATIVE_SLACK,
+    S_ENTRY,
+    S_FORCED,
+    S_ORDER,
+    S_OWNER,
+    S_TIE,
+)
 
 
 def _jit(fn):

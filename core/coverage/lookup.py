@@ -8,7 +8,7 @@ import numpy as np
 
 from core.anchor_grid import LevelGrid
 from core.coverage.geometry import anchor_iou
-from core.coverage.kernel import CELL_SLACK, RELATIVE_SLACK
+from core.coverage.layout import CELL_SLACK, RELATIVE_SLACK
 
 
 @dataclass(frozen=True)
