@@ -76,12 +76,13 @@ def _window(folder: str):
 
 
 def _wait_loaded(app, window, spec: str) -> None:
-    done = []
-    window.loader.loaded.connect(lambda *_: done.append(1))
+    from PySide6.QtCore import QEventLoop
+
+    loop = QEventLoop()
+    window.loader.loaded.connect(loop.quit)
     window.open_dataset(spec)
-    while not done:
-        app.processEvents()
-        time.sleep(0.001)
+    loop.exec()
+    window.loader.loaded.disconnect(loop.quit)
 
 
 def measure_retune(repeats: int = 25) -> dict:
@@ -93,18 +94,20 @@ def measure_retune(repeats: int = 25) -> dict:
         boxes = len(state.table)
         times = []
         base = state.config
-        updates = []
-        state.coverage_changed.connect(lambda: updates.append(1))
+        from PySide6.QtCore import QEventLoop
+
         for k in range(repeats):
             ratios = list(base.aspect_ratios)
             ratios[0] = ratios[0] * (1.05 + 0.01 * k)
-            seen = len(updates)
+            loop = QEventLoop()  # wait like the app does: idle in the event loop, no spinning
+            state.coverage_changed.connect(loop.quit)
             start = time.perf_counter()
             state.set_config(base.replace(aspect_ratios=tuple(ratios)))
-            while len(updates) == seen:
-                app.processEvents()
+            loop.exec()
+            state.coverage_changed.disconnect(loop.quit)
             window.view.repaint()
             window.report.repaint()
+            window.histograms.repaint()
             times.append(time.perf_counter() - start)
         window.close()
         return {"boxes": boxes, "median_ms": 1000 * statistics.median(times),
