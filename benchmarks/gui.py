@@ -94,13 +94,14 @@ def measure_retune(repeats: int = 25) -> dict:
         boxes = len(state.table)
         times = []
         base = state.config
-        from PySide6.QtCore import QEventLoop
+        from PySide6.QtCore import QEventLoop, QTimer
 
         for k in range(repeats):
             ratios = list(base.aspect_ratios)
             ratios[0] = ratios[0] * (1.05 + 0.01 * k)
             loop = QEventLoop()  # wait like the app does: idle in the event loop, no spinning
             state.coverage_changed.connect(loop.quit)
+            QTimer.singleShot(30_000, loop.quit)  # a failed computation must not hang the run
             start = time.perf_counter()
             state.set_config(base.replace(aspect_ratios=tuple(ratios)))
             loop.exec()
