@@ -63,7 +63,7 @@ class SpectrogramView(pg.PlotWidget):
         self.image_item.setColorMap(pg.colormap.get(COLOR_MAP))
         plot.addItem(self.image_item)
         self.colorbar = pg.ColorBarItem(colorMap=pg.colormap.get(COLOR_MAP), width=12,
-                                        label="power (dB)", interactive=True)
+                                        label="power (dB) or pixel value", interactive=True)
         self.colorbar.setImageItem(self.image_item, insert_in=plot)
         self.best_anchor_items = [_outline_item(pen) for pen in IOU_BAND_PENS]
         self.positive_item = _outline_item(POSITIVE_PEN)
