@@ -53,8 +53,8 @@ class CoverageController(QObject):
         return self._worker is not None
 
     def schedule(self) -> None:
-        """Recompute soon (debounced)."""
-        if self.state.table is not None:
+        """Recompute soon (debounced); a preview of a running load waits for the whole table."""
+        if self.state.table is not None and not self.state.partial:
             self._timer.start()
 
     def _on_dataset_changed(self) -> None:

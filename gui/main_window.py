@@ -267,7 +267,7 @@ class MainWindow(QMainWindow):
 
     def _on_preview(self, table: BoxTable, source: Source, views, _pixels) -> None:
         if self._previewing:
-            self.state.set_dataset(table, source, views)
+            self.state.set_dataset(table, source, views, partial=True)
             self.dataset_label.setText(f"{self.dataset_label.text()}  (loading…)")
 
     def _on_loaded(self, table: BoxTable, source: Source, views, first_pixels) -> None:

@@ -36,14 +36,17 @@ class AppState(QObject):
         self.image_index = 0
         self.selected_box = -1
         self.views: DatasetViews | None = None
+        self.partial = False  # `table` is a preview of a load still running
         self._box_order = np.zeros(0, np.int64)
         self._image_starts = np.zeros(1, np.int64)
 
     # -- dataset ------------------------------------------------------------------------------
     def set_dataset(self, table: BoxTable, source: Source | None,
-                    views: DatasetViews | None = None) -> None:
-        """A new dataset; `views` (prepared off the UI thread) saves re-indexing it here."""
+                    views: DatasetViews | None = None, partial: bool = False) -> None:
+        """A new dataset; `views` (prepared off the UI thread) saves re-indexing it here;
+        `partial` marks a preview of a load still running (no coverage is computed for it)."""
         self.table, self.source, self.views = table, source, views
+        self.partial = partial
         self.result = None
         self.previous_report = None
         if views is not None:

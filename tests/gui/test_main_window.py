@@ -155,8 +155,13 @@ def test_screenshot_command(tmp_path):
 def test_first_load_shows_boxes_as_they_stream_in(window, qtbot):
     previews = []
     window.loader.preview.connect(lambda table, *_: previews.append(len(table)))
+    computed_on = []
+    window.state.coverage_changed.connect(
+        lambda: computed_on.append(len(window.state.result.coverage.best_iou)))
     with qtbot.waitSignal(window.loader.loaded, timeout=120_000):
         window.open_dataset("demo?images=150000")
     assert previews, "a long first load should show partial tables"
     assert previews == sorted(previews) and previews[-1] <= len(window.state.table)
     assert "(loading…)" not in window.dataset_label.text()
+    window.coverage.wait(120)
+    assert computed_on and set(computed_on) == {len(window.state.table)}  # never on a preview
