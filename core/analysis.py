@@ -10,8 +10,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import numpy as np
-
 from core.anchor_config import AnchorConfig
 from core.anchor_generation import level_grids
 from core.boxes import BoxTable
@@ -87,10 +85,6 @@ class CoverageSession:
         report = summarize(coverage, self.table.cls, self.table.class_names, config.levels,
                            config.positive_iou)
         return CoverageResult(config, coverage, report)
-
-    def model_boxes(self, rows: np.ndarray | slice = slice(None)) -> np.ndarray:
-        """(n, 4) boxes in model-input pixels."""
-        return np.stack([self.x1[rows], self.y1[rows], self.x2[rows], self.y2[rows]], axis=1)
 
 
 def analyze(table: BoxTable, config: AnchorConfig, model_input: ModelInput = ModelInput()

@@ -354,15 +354,6 @@ FRAMEWORKS: dict[str, Framework] = {
 }
 
 
-def framework_for(name: str) -> Framework:
-    """The table row for `name`; InputError listing the known names otherwise."""
-    try:
-        return FRAMEWORKS[name]
-    except (KeyError, TypeError):
-        raise InputError(f"unknown framework {name!r}; known: {', '.join(FRAMEWORKS)}",
-                         record="key 'framework'") from None
-
-
 def override_problems(config: AnchorConfig) -> list[tuple[str, str]]:
     """(key, problem) for each optional override the config's framework cannot do."""
     fw = FRAMEWORKS[config.framework]

@@ -197,11 +197,3 @@ class ShapeBins:
         w_edges, h_edges = self.fine_width.edges, self.fine_height.edges
         return (np.sqrt(w_edges[w_bin] * w_edges[w_bin + 1]),
                 np.sqrt(h_edges[h_bin] * h_edges[h_bin + 1]))
-
-
-def spread_sample(rows: np.ndarray, limit: int) -> np.ndarray:
-    """At most `limit` of `rows`, evenly spread over the sequence (deterministic)."""
-    rows = np.asarray(rows)
-    if len(rows) <= limit:
-        return rows
-    return rows[np.linspace(0, len(rows) - 1, limit).astype(np.int64)]

@@ -169,8 +169,6 @@ class ReportRowsModel(QAbstractTableModel):
                      reverse=self._sort_order == Qt.SortOrder.DescendingOrder)
         return present + missing
 
-    def row_values(self, row: int) -> tuple:
-        return self._shown[row]
 
     def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008, N802
         return 0 if parent.isValid() else len(self._shown)

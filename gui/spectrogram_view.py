@@ -145,10 +145,6 @@ class SpectrogramView(pg.PlotWidget):
             else:
                 item.setData([], [])
 
-    def clear_overlays(self) -> None:
-        for item in (*self.best_anchor_items, self.positive_item, *self.cell_items):
-            item.setData([], [])
-
     # -- mouse ---------------------------------------------------------------------------------
     def _scene_to_image(self, position) -> tuple[float, float] | None:
         view_box = self.getPlotItem().getViewBox()

@@ -23,12 +23,8 @@ from core.coverage.layout import (
     C_SX,
     C_SY,
     F_ISY,
-    F_W,
     I_BASE,
-    I_CLIP,
     I_LEVEL,
-    I_NX,
-    I_NY,
     I_SHAPE,
     RELATIVE_SLACK,
 )
@@ -110,10 +106,6 @@ class ColumnTable:
         return cls(floats, ints, _ceiling_grid(grids), float(width), float(height), len(grids),
                    base)
 
-    def column_key(self, p: int) -> tuple:
-        """Everything that determines column `p`'s anchors."""
-        return (self.width, self.height, *self.floats[p, :F_W].tolist(),
-                int(self.ints[p, I_NX]), int(self.ints[p, I_NY]), int(self.ints[p, I_CLIP]))
 
     @property
     def level(self) -> np.ndarray:

@@ -13,7 +13,6 @@ from core.shape_regions import (
     iou_region_outline,
     nominal_anchor_sides,
     region_outlines,
-    spread_sample,
     unit_region_outline,
 )
 
@@ -141,15 +140,10 @@ def test_shape_bins_grid_matches_histogram2d():
                                   np.histogram(widths / heights, bins.ratio.edges)[0])
 
 
-def test_iou_histogram_and_spread_sample():
+def test_iou_histogram():
     rng = np.random.default_rng(5)
     iou = np.r_[rng.uniform(0, 1, 1000), 0.0, 1.0]
     edges, counts = iou_histogram(iou, 50)
     ref_counts, ref_edges = np.histogram(iou, 50, range=(0.0, 1.0))
     np.testing.assert_allclose(edges, ref_edges)
     np.testing.assert_array_equal(counts, ref_counts)
-    rows = np.arange(100, 200)
-    assert spread_sample(rows, 500) is rows or len(spread_sample(rows, 500)) == 100
-    sample = spread_sample(rows, 10)
-    assert len(sample) == 10 and sample[0] == 100 and sample[-1] == 199
-    assert len(np.unique(sample)) == 10
