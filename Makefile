@@ -25,7 +25,7 @@ test: lint
 	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest
 
 bench: setup
-	for f in benchmarks/*.py; do $(BIN)/python $$f || exit 1; done
+	for f in benchmarks/bench_*.py; do echo "== $$f" >&2; QT_QPA_PLATFORM=offscreen $(BIN)/python $$f || exit 1; done
 
 clean:
 	rm -rf $(VENV)

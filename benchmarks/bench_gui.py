@@ -5,7 +5,7 @@
   boxes (median over repeats);
 - loading stall: the longest gap of a 10 ms QTimer heartbeat while ~1,000,000 boxes load.
 
-Run: `QT_QPA_PLATFORM=offscreen python benchmarks/gui.py`.
+Run: `QT_QPA_PLATFORM=offscreen python benchmarks/bench_gui.py`.
 """
 
 from __future__ import annotations

@@ -7,7 +7,7 @@
 - the other matcher kinds at full size, the first call's JIT time (cache load, or compile when
   numba's cache is cold) and the machine's load average (other work skews the timings).
 
-Run: `python benchmarks/coverage.py [--boxes N] [--retune-boxes N] [--runs N]`.
+Run: `python benchmarks/bench_coverage.py [--boxes N] [--retune-boxes N] [--runs N]`.
 """
 
 from __future__ import annotations
@@ -19,10 +19,7 @@ import sys
 import time
 from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
-# this file is named like the `coverage` package numba probes for: keep its folder off the path
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != HERE]
-sys.path.insert(0, str(HERE.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import numpy as np  # noqa: E402
 

@@ -13,7 +13,7 @@ xywh) it times:
 Twice: on the real demo loader, which renders every spectrogram (pixels the box statistics do
 not need but a foreign loader's pipeline computes anyway), and on a boxes-only variant of it
 (same boxes, a constant image tensor), which shows the cost of our own work. Prints one JSON
-object. Run from the repository root: `python benchmarks/loading_tf.py [--images N]`.
+object. Run from the repository root: `python benchmarks/bench_loading_tf.py [--images N]`.
 """
 
 from __future__ import annotations
