@@ -10,11 +10,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
+
 from core.anchor_config import AnchorConfig
 from core.anchor_generation import level_grids
 from core.boxes import BoxTable
 from core.coverage import BoxCoverage, CoverageEngine, MatchRule, summarize
 from core.errors import InputError
+from core.estimate import ESTIMATE_MIN_BOXES, Estimate, estimate_report, sample_images
 from core.frameworks import matcher_for
 from core.input_mapping import RESIZE_MODES, map_boxes_to_input
 
@@ -59,11 +62,35 @@ def grids_for(config: AnchorConfig):
 
 @dataclass(frozen=True)
 class CoverageResult:
-    """Per-box coverage and the SPEC §8 `coverage` report of one config on one dataset."""
+    """Per-box coverage and the `coverage` report of one config on one
+    dataset, exact or estimated.
+
+    Exact: `rows` is None and `coverage` covers every box of the table. Estimated (`estimate`
+    set, docs/live-tuning.md): the report comes from a sample of images, and `coverage` holds the
+    exact per-box coverage of the table rows `rows` (sorted): the sample and the image on screen.
+    """
 
     config: AnchorConfig
     coverage: BoxCoverage
     report: dict
+    rows: np.ndarray | None = None
+    estimate: Estimate | None = None
+    model_input: ModelInput = ModelInput()
+
+    @property
+    def exact(self) -> bool:
+        return self.estimate is None
+
+    def coverage_of(self, rows: np.ndarray) -> BoxCoverage | None:
+        """Per-box coverage of table `rows`, or None if this result does not hold all of them."""
+        rows = np.asarray(rows, np.int64)
+        if self.rows is None:
+            return self.coverage.take(rows)
+        positions = np.searchsorted(self.rows, rows)
+        if len(rows) and (positions.max() >= len(self.rows)
+                          or (self.rows[positions] != rows).any()):
+            return None
+        return self.coverage.take(positions)
 
 
 class CoverageSession:
@@ -79,12 +106,59 @@ class CoverageSession:
         self.x1, self.y1, self.x2, self.y2 = x1, y1, x2, y2
         self.image_heights, self.image_widths = heights, widths
         self.engine = CoverageEngine(x1, y1, x2, y2, table.image, heights, widths)
+        self._sample: tuple[int, np.ndarray, CoverageEngine] | None = None
+        self._image_engines: dict[int, tuple[np.ndarray, CoverageEngine]] = {}
 
     def compute(self, config: AnchorConfig) -> CoverageResult:
+        """The exact coverage of every box."""
         coverage = self.engine.compute(grids_for(config), match_rule(config))
         report = summarize(coverage, self.table.cls, self.table.class_names, config.levels,
                            config.positive_iou)
-        return CoverageResult(config, coverage, report)
+        return CoverageResult(config, coverage, report, model_input=self.model_input)
+
+    @property
+    def estimates_help(self) -> bool:
+        """Whether `estimate` is much faster than `compute` (the dataset is large)."""
+        return len(self.table) > ESTIMATE_MIN_BOXES
+
+    def estimate(self, config: AnchorConfig, image_index: int | None = None) -> CoverageResult:
+        """The report estimated on a fixed sample of images (docs/live-tuning.md); per-box
+        coverage is exact for the sample and for image `image_index` (the one on screen)."""
+        images, rows, engine = self._sample_engine()
+        grids, rule = grids_for(config), match_rule(config)
+        coverage = engine.compute(grids, rule)
+        table = self.table
+        report, estimate = estimate_report(
+            coverage, rows, table.image[rows], table.cls[rows], table.class_names, config.levels,
+            config.positive_iou, images, table.image_count, len(table))
+        if image_index is not None and 0 <= image_index < table.image_count:
+            image_rows, image_engine = self._image_engine(image_index)
+            rows = np.concatenate([rows, image_rows])
+            coverage = coverage.concat(image_engine.compute(grids, rule))
+            rows, first = np.unique(rows, return_index=True)
+            coverage = coverage.take(first)
+        return CoverageResult(config, coverage, report, rows, estimate, self.model_input)
+
+    def _subset_engine(self, rows: np.ndarray) -> CoverageEngine:
+        return CoverageEngine(self.x1[rows], self.y1[rows], self.x2[rows], self.y2[rows],
+                              self.table.image[rows], self.image_heights, self.image_widths)
+
+    def _sample_engine(self) -> tuple[int, np.ndarray, CoverageEngine]:
+        """(images drawn, their table rows, an engine over them), built on first use."""
+        if self._sample is None:
+            table = self.table
+            images = sample_images(table.image, table.image_count)
+            rows = np.flatnonzero(np.isin(table.image, images))
+            self._sample = (len(images), rows, self._subset_engine(rows))
+        return self._sample
+
+    def _image_engine(self, index: int) -> tuple[np.ndarray, CoverageEngine]:
+        if index not in self._image_engines:
+            if len(self._image_engines) >= 8:
+                self._image_engines.clear()
+            rows = np.flatnonzero(self.table.image == index)
+            self._image_engines[index] = (rows, self._subset_engine(rows))
+        return self._image_engines[index]
 
 
 def analyze(table: BoxTable, config: AnchorConfig, model_input: ModelInput = ModelInput()

@@ -158,6 +158,8 @@ class LevelTable(QWidget):
             self.rows.append((level, stride, size, remove))
         for row, values in zip(self.rows, self._levels, strict=True):
             for spin, value in zip(row[:3], values, strict=True):
+                if spin.value() == round(value, spin.decimals()):
+                    continue  # an unchanged field is not re-rendered (a drag elsewhere)
                 spin.blockSignals(True)
                 spin.setValue(value)
                 spin.blockSignals(False)

@@ -1,8 +1,10 @@
 """Recomputes coverage in a worker thread whenever the dataset, config or model input changes.
 
-Changes are debounced and coalesced: while one computation runs, further changes only mark the
-result stale, and the newest config is computed as soon as the worker is free. So dragging a
-ratio slider stays smooth and the last value always wins.
+Results follow the hand (docs/live-tuning.md): one computation runs at a time, always for the
+newest config, and every finished result is shown, even if the config has moved on (the window
+labels it "updating…"). On a large dataset, a config that is still changing gets a fast
+estimate on a sample of images; once a config has been estimated and nothing changed since, it is
+computed exactly. At rest, `state.result` is the exact result of `state.config`.
 """
 
 from __future__ import annotations
@@ -16,23 +18,29 @@ from core.analysis import CoverageSession
 from gui.dataset_loader import retire
 from gui.state import AppState
 
-DEBOUNCE_MS = 15
+DEBOUNCE_MS = 10  # gathers the signals of one edit (e.g. a spin box and its slider)
+EXACT, ESTIMATE = "exact", "estimate"
 
 
-def _compute(session: CoverageSession | None, table, model_input, config):
-    """Worker body: build the session if needed (maps boxes, sets up the engine), then compute."""
+def _compute(session: CoverageSession | None, table, model_input, config, kind: str,
+             image_index: int):
+    """Worker body: build the session if needed (maps boxes, sets up the engine), then compute
+    the exact result or, where it is much faster, an estimate."""
     start = time.perf_counter()
     if session is None:
         session = CoverageSession(table, model_input)
-    result = session.compute(config)
+    if kind == ESTIMATE and session.estimates_help:
+        result = session.estimate(config, image_index)
+    else:
+        result = session.compute(config)
     return session, result, time.perf_counter() - start
 
 
 class CoverageController(QObject):
-    """Keeps `state.result` up to date with `state.config` on `state.table`."""
+    """Keeps `state.result` following `state.config` on `state.table`."""
 
     busy_changed = Signal(bool)
-    computed = Signal(float)  # seconds the last computation took
+    computed = Signal(float)  # seconds the last computation took (exact or estimate)
     failed = Signal(str)
 
     def __init__(self, state: AppState, parent: QObject | None = None):
@@ -40,7 +48,8 @@ class CoverageController(QObject):
         self.state = state
         self.session: CoverageSession | None = None
         self._worker = None
-        self._stale = False
+        self._pending = False  # a change arrived while the worker was busy
+        self._estimated = None  # (config, model input) of the last estimate shown
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
         self._timer.setInterval(DEBOUNCE_MS)
@@ -53,27 +62,40 @@ class CoverageController(QObject):
         return self._worker is not None
 
     def schedule(self) -> None:
-        """Recompute soon (debounced); a preview of a running load waits for the whole table."""
-        if self.state.table is not None and not self.state.partial:
+        """Recompute soon; a preview of a running load waits for the whole table."""
+        if self.state.table is None or self.state.partial:
+            return
+        if self._worker is not None:
+            self._pending = True
+        elif not self._timer.isActive():
             self._timer.start()
 
     def _on_dataset_changed(self) -> None:
         self.session = None
+        self._estimated = None
         self.schedule()
 
-    def _start(self) -> None:
-        if self._worker is not None:
-            self._stale = True
-            return
+    def _next_kind(self) -> str:
+        """Exact once the config has been estimated and has not changed since; else estimate
+        (the session computes small datasets exactly either way)."""
         state = self.state
-        if state.table is None:
+        return EXACT if self._estimated == (state.config, state.model_input) else ESTIMATE
+
+    def _start(self) -> None:
+        state = self.state
+        if self._worker is not None:
+            self._pending = True
+            return
+        if state.table is None or state.partial:
+            self.busy_changed.emit(False)
             return
         session = self.session
         if session is not None and (session.table is not state.table
                                     or session.model_input != state.model_input):
             session = None
-        self._stale = False
+        self._pending = False
         worker = create_worker(_compute, session, state.table, state.model_input, state.config,
+                               self._next_kind(), state.image_index,
                                _start_thread=False, _ignore_errors=True)
         worker.returned.connect(self._on_returned)
         worker.errored.connect(self._on_errored)
@@ -81,28 +103,27 @@ class CoverageController(QObject):
         self.busy_changed.emit(True)
         worker.start()
 
-    def _finish(self) -> None:
-        self._worker = None
-        self.busy_changed.emit(False)
-        if self._stale:
-            self._start()
-
     def _on_returned(self, output) -> None:
         session, result, seconds = output
-        current = (session.table is self.state.table
-                   and session.model_input == self.state.model_input)
-        if current:
+        state = self.state
+        self._worker = None
+        if session.table is state.table and session.model_input == state.model_input:
             self.session = session
-            if result.config == self.state.config:
-                self.state.set_result(result)
-                self.computed.emit(seconds)
-            else:
-                self._stale = True
-        self._finish()
+            self._estimated = None if result.exact else (result.config, result.model_input)
+            state.set_result(result)
+            self.computed.emit(seconds)
+        if not state.is_current:
+            self._start()  # the newest config: estimated while it moves, then exact
+        else:
+            self.busy_changed.emit(False)
 
     def _on_errored(self, error: Exception) -> None:
+        self._worker = None
         self.failed.emit(str(error))
-        self._finish()
+        if self._pending:
+            self._start()
+        else:
+            self.busy_changed.emit(False)
 
     def shutdown(self) -> None:
         """Forget a running computation (the window is closing): its result is dropped."""

@@ -17,6 +17,7 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QSize, Qt
 from PySide6.QtWidgets import QGridLayout, QLabel, QVBoxLayout, QWidget
+from superqt.utils import qthrottled
 
 from core.dataset_views import model_shape_bins
 from core.shape_regions import (
@@ -26,7 +27,10 @@ from core.shape_regions import (
     nominal_anchor_sides,
     region_outlines,
 )
+from gui.frame_rate import FRAME_MS, cache_static_item
+from gui.live_status import status_text
 from gui.state import AppState
+from gui.theme import MUTED
 
 BACKGROUND = "#1e1f22"
 TEXT = "#d4d6da"
@@ -42,6 +46,7 @@ LEVEL_COLORS = ((255, 235, 90), (90, 225, 200), (240, 110, 220), (180, 150, 255)
 DENSITY_COLORS = ((0.0, BACKGROUND), (0.12, "#1f3550"), (0.55, "#2f73b8"), (1.0, "#d6ecff"))
 IOU_BINS = 50
 VIEW_PADDING = 0.04
+GROW_SPARE = 0.15  # a view that must grow for a new anchor line grows by this much more
 Y_HEADROOM = 1.25  # histogram y range over the highest bar  # of the view's log10 span
 MIN_PLOT_HEIGHT = 110  # px
 MIN_PLOT_WIDTH = 180
@@ -130,6 +135,7 @@ def _style_plot(widget: pg.PlotWidget, title: str, x_label: str | None, y_label:
         axis = plot.getAxis(name)
         axis.setPen(AXIS_PEN)
         axis.setTextPen(pg.mkPen(TEXT))
+        cache_static_item(axis)
     if x_label:
         plot.setLabel("bottom", x_label, color=TEXT, size="9pt")
     plot.setLabel("left", y_label, color=TEXT, size="9pt")
@@ -150,9 +156,12 @@ class VerticalLines:
         self.label_position = label_position
         self.stagger_within = stagger_within  # labels closer than this (x units) go one row down
         self.lines: list[pg.InfiniteLine] = []
+        self._shown: list[tuple | None] = []  # (pen, label, colour) last set on each line
 
     def show(self, positions: Sequence[float], pens: Sequence, labels: Sequence[str],
              label_colors: Sequence) -> None:
+        """Place the lines; a line whose position, pen or label did not change is not touched
+        (re-laying out a label's text is the costly part of a drag step)."""
         while len(self.lines) < len(positions):
             line = pg.InfiniteLine(angle=90, movable=False, label="",
                                    labelOpts={"position": self.label_position,
@@ -161,16 +170,24 @@ class VerticalLines:
             line.setZValue(20)
             self.plot.addItem(line, ignoreBounds=True)
             self.lines.append(line)
+            self._shown.append(None)
         for k, line in enumerate(self.lines):
             visible = k < len(positions)
-            line.setVisible(visible)
+            if line.isVisible() != visible:
+                line.setVisible(visible)
             if not visible:
                 continue
-            line.setPen(pens[k])
-            line.setPos(positions[k])
-            line.label.setFormat(labels[k])
-            line.label.setColor(label_colors[k])
-            line.label.setVisible(bool(labels[k]))
+            pen, label, colour = pens[k], labels[k], label_colors[k]
+            shown = self._shown[k]
+            if shown is None or shown[0] != pen:
+                line.setPen(pen)
+            if line.value() != positions[k]:
+                line.setPos(positions[k])
+            if shown is None or shown[1:] != (label, colour):
+                line.label.setFormat(label)
+                line.label.setColor(colour)
+                line.label.setVisible(bool(label))
+            self._shown[k] = (pen, label, colour)
         self._stagger(positions, labels)
 
     def _stagger(self, positions: Sequence[float], labels: Sequence[str]) -> None:
@@ -180,7 +197,9 @@ class VerticalLines:
             if not labels[k]:
                 continue
             lowered = not lowered and positions[k] - previous < self.stagger_within
-            self.lines[k].label.setPosition(self.label_position - (0.14 if lowered else 0.0))
+            position = self.label_position - (0.14 if lowered else 0.0)
+            if self.lines[k].label.orthoPos != position:
+                self.lines[k].label.setPosition(position)
             previous = positions[k]
 
     def positions(self) -> list[float]:
@@ -201,12 +220,14 @@ class CountHistogram(pg.PlotWidget):
             axis_items["bottom"] = LogAxisItem("bottom")
         super().__init__(axisItems=axis_items)
         self.plot = _style_plot(self, title, x_label, "boxes")
-        self.all_curve = pg.PlotDataItem(stepMode="center", fillLevel=0,
+        # axis-aligned steps gain nothing from antialiasing, and their fills cost less without
+        self.all_curve = pg.PlotDataItem(stepMode="center", fillLevel=0, antialias=False,
                                          brush=pg.mkBrush(*ALL_COLOR, 150),
                                          pen=pg.mkPen(*ALL_COLOR, width=1))
-        self.unmatched_curve = pg.PlotDataItem(stepMode="center", fillLevel=0,
+        self.unmatched_curve = pg.PlotDataItem(stepMode="center", fillLevel=0, antialias=False,
                                                brush=pg.mkBrush(*UNMATCHED_COLOR, 190),
                                                pen=pg.mkPen(*UNMATCHED_COLOR, width=1))
+        cache_static_item(self.all_curve)  # changes with the dataset only
         self.plot.addItem(self.all_curve)
         self.plot.addItem(self.unmatched_curve)
         self.plot.setYRange(0, 1, padding=0)
@@ -229,12 +250,27 @@ class CountHistogram(pg.PlotWidget):
         return self.all_curve.getData()[1], self.unmatched_curve.getData()[1]
 
     def fit_x(self, lo: float, hi: float, force: bool = False) -> None:
-        """Show [lo, hi] (plot coordinates) unless the user has zoomed or panned."""
+        """Show [lo, hi] (plot coordinates) unless the user has zoomed or panned. Unforced
+        (a config change), the view only grows, with room to spare: a drag does not re-render
+        the axes on every step."""
         if force:
             self.user_moved_view = False
-        if not self.user_moved_view:
-            pad = VIEW_PADDING * max(hi - lo, 1e-6)
-            self.plot.setXRange(lo - pad, hi + pad, padding=0)
+        if self.user_moved_view:
+            return
+        shown = self.plot.getViewBox().viewRange()[0]
+        if not force:
+            if shown[0] <= lo and hi <= shown[1]:
+                return
+            lo, hi = _grown(shown, (lo, hi))
+        pad = VIEW_PADDING * max(hi - lo, 1e-6)
+        self.plot.setXRange(lo - pad, hi + pad, padding=0)
+
+
+def _grown(shown: tuple[float, float], needed: tuple[float, float]) -> tuple[float, float]:
+    """`shown` grown to hold `needed`, with room to spare on the sides that grew."""
+    lo, hi = min(needed[0], shown[0]), max(needed[1], shown[1])
+    spare = GROW_SPARE * (hi - lo)
+    return (lo - (spare if lo < shown[0] else 0.0), hi + (spare if hi > shown[1] else 0.0))
 
 
 class ShapeDensity(pg.PlotWidget):
@@ -247,6 +283,7 @@ class ShapeDensity(pg.PlotWidget):
         self.plot = _style_plot(self, "Width × height", "box width (px)", "box height (px)")
         self.plot.getViewBox().setMouseEnabled(x=True, y=True)
         self.image = pg.ImageItem(axisOrder="row-major")
+        cache_static_item(self.image)
         positions, colors = zip(*DENSITY_COLORS, strict=True)
         self.image.setColorMap(pg.ColorMap(positions, colors))
         self.plot.addItem(self.image)
@@ -254,10 +291,8 @@ class ShapeDensity(pg.PlotWidget):
                                             brush=pg.mkBrush(*UNMATCHED_COLOR, 170))
         self.unmatched.setZValue(5)
         self.plot.addItem(self.unmatched)
-        self.anchor_marks = pg.ScatterPlotItem(size=9, symbol="+")
-        self.anchor_marks.setZValue(12)
-        self.plot.addItem(self.anchor_marks)
         self.regions: list[pg.PlotDataItem] = []  # one per level, reused
+        self.anchor_marks: list[pg.ScatterPlotItem] = []  # one per level, reused
         self.user_moved_view = False
         self.plot.getViewBox().sigRangeChangedManually.connect(self._moved)
 
@@ -280,34 +315,47 @@ class ShapeDensity(pg.PlotWidget):
                     threshold: float) -> None:
         levels = int(level_index.max()) + 1 if len(level_index) else 0
         while len(self.regions) < levels:
-            item = pg.PlotDataItem(connect="finite")
+            colour = level_color(len(self.regions))
+            # a 1-px cosmetic pen: wider antialiased outlines cost several ms per repaint
+            item = pg.PlotDataItem(connect="finite", pen=pg.mkPen(*colour, width=1))
             item.setZValue(10)
+            marks = pg.ScatterPlotItem(size=9, symbol="+", pen=pg.mkPen(*colour, width=1.5),
+                                       brush=None)
+            marks.setZValue(12)
             self.plot.addItem(item)
+            self.plot.addItem(marks)
             self.regions.append(item)
-        for index, item in enumerate(self.regions):
+            self.anchor_marks.append(marks)
+        for index, (item, marks) in enumerate(zip(self.regions, self.anchor_marks, strict=True)):
             mine = level_index == index
             if index >= levels or not mine.any():
                 item.setData([], [])
                 item.setVisible(False)
+                marks.setData([], [])
                 continue
             w, h = region_outlines(widths[mine], heights[mine], threshold)
             with np.errstate(invalid="ignore"):
                 item.setData(np.log10(w), np.log10(h))
-            item.setPen(pg.mkPen(*level_color(index), width=1.5))
             item.setVisible(True)
-        self.anchor_marks.setData(
-            np.log10(widths), np.log10(heights),
-            pen=[pg.mkPen(*level_color(int(k)), width=1.5) for k in level_index], brush=None)
+            marks.setData(np.log10(widths[mine]), np.log10(heights[mine]))
 
     def set_unmatched(self, widths: np.ndarray, heights: np.ndarray) -> None:
         self.unmatched.setData(np.log10(widths), np.log10(heights))
 
     def fit(self, x_range: tuple[float, float], y_range: tuple[float, float],
             force: bool = False) -> None:
+        """Like `CountHistogram.fit_x`, for both axes: unforced, the view only grows."""
         if force:
             self.user_moved_view = False
-        if not self.user_moved_view:
-            self.plot.setRange(xRange=x_range, yRange=y_range, padding=VIEW_PADDING)
+        if self.user_moved_view:
+            return
+        if not force:
+            (x0, x1), (y0, y1) = self.plot.getViewBox().viewRange()
+            if x0 <= x_range[0] and x_range[1] <= x1 and y0 <= y_range[0] and y_range[1] <= y1:
+                return
+            x_range = _grown((x0, x1), x_range)
+            y_range = _grown((y0, y1), y_range)
+        self.plot.setRange(xRange=x_range, yRange=y_range, padding=VIEW_PADDING)
 
 
 class HistogramPanel(QWidget):
@@ -365,6 +413,11 @@ class HistogramPanel(QWidget):
         layout.addWidget(self.summary)
         layout.addLayout(self.grid, 1)
 
+        # a drag sends config changes and results faster than the display refreshes: draw the
+        # newest of each at most once per frame
+        # (one redraw draws both, so the plots repaint once per frame)
+        self._config_dirty = self._coverage_dirty = False
+        self._redraw = qthrottled(self._redraw_dirty, FRAME_MS, parent=self)
         state.dataset_changed.connect(self._on_dataset_changed)
         state.config_changed.connect(self._on_config_changed)
         state.coverage_changed.connect(self._on_coverage_changed)
@@ -401,6 +454,10 @@ class HistogramPanel(QWidget):
                 self.grid.setRowStretch(k, 1)
                 self.grid.setColumnStretch(k, 1)
 
+    def flush(self) -> None:
+        """Draw any update still waiting for its frame now (before a snapshot, in tests)."""
+        self._redraw.flush()
+
     def plots(self) -> tuple[CountHistogram, CountHistogram, CountHistogram, ShapeDensity]:
         return self.aspect_plot, self.side_plot, self.iou_plot, self.density_plot
 
@@ -415,15 +472,28 @@ class HistogramPanel(QWidget):
         self._update_coverage()
 
     def _on_config_changed(self) -> None:
+        self._config_dirty = True
+        self._redraw()
+
+    def _on_coverage_changed(self) -> None:
+        self._coverage_dirty = True
+        self._redraw()
+
+    def _redraw_dirty(self) -> None:
+        config, coverage = self._config_dirty, self._coverage_dirty
+        self._config_dirty = self._coverage_dirty = False
+        if config:
+            self._apply_config()
+        if coverage:
+            self._update_coverage()
+
+    def _apply_config(self) -> None:
         if self.state.model_input != self._binned_input:
             self._bin_shapes()
             self._update_anchors(fit=True)
             self._update_coverage()
         else:
             self._update_anchors(fit=False)
-
-    def _on_coverage_changed(self) -> None:
-        self._update_coverage()
 
     # -- drawing ----------------------------------------------------------------------------------
     def _bin_shapes(self) -> None:
@@ -500,33 +570,39 @@ class HistogramPanel(QWidget):
                               (min(hy[0], ah.min()), max(hy[1], ah.max())), force=fit)
 
     def _update_coverage(self) -> None:
-        """Unmatched overlays and the best-IoU histogram from `state.result`."""
+        """Unmatched overlays and the best-IoU histogram from `state.result`; an estimate's
+        sample counts are scaled to the dataset (docs/live-tuning.md)."""
         bins, result = self.bins, self.state.result
         if bins is None:
             return
-        coverage = result.coverage if result is not None else None
-        if coverage is None or len(coverage) != len(bins):
-            unmatched_rows = np.zeros(0, np.int64)
-            best_iou = np.zeros(0)
-        else:
-            unmatched_rows = np.flatnonzero(~coverage.matched)
-            best_iou = coverage.best_iou
+        scale, rows = 1.0, np.zeros(0, np.int64)  # rows: the table rows of `coverage`
+        coverage = None
+        if result is not None and result.exact and len(result.coverage) == len(bins):
+            coverage, rows = result.coverage, np.arange(len(bins))
+        elif result is not None and not result.exact:
+            rows = result.estimate.sample_rows
+            coverage = result.coverage_of(rows)
+            scale = len(bins) / max(len(rows), 1)
+        has_coverage = coverage is not None
+        unmatched = np.flatnonzero(~coverage.matched) if has_coverage else rows
+        best_iou = coverage.best_iou if has_coverage else np.zeros(0)
+        unmatched_rows = rows[unmatched]
         for plot, log_bins in ((self.aspect_plot, bins.ratio), (self.side_plot, bins.side)):
             plot.unmatched_curve.setData(np.log10(log_bins.edges),
-                                         log_bins.counts(unmatched_rows))
+                                         scale * log_bins.counts(unmatched_rows))
         edges, all_counts = iou_histogram(best_iou, IOU_BINS)
-        _, unmatched_counts = iou_histogram(best_iou, IOU_BINS, unmatched_rows)
-        self.iou_plot.set_counts(edges, all_counts, unmatched_counts)
+        _, unmatched_counts = iou_histogram(best_iou, IOU_BINS, unmatched)
+        self.iou_plot.set_counts(edges, scale * all_counts, scale * unmatched_counts)
         self.density_plot.set_unmatched(*bins.occupied_cells(unmatched_rows))
+        unmatched_total = scale * len(unmatched_rows)
         self.density_plot.setToolTip(
             "Box width × height (blue: density of all boxes). Outlines: the box shapes each "
             "anchor (+) reaches at IoU ≥ the positive threshold when centred on the box, one "
             f"colour per level. Orange dots: the shapes (to 1/16 octave) of the "
-            f"{len(unmatched_rows):,} unmatched boxes.")
-        self._show_summary(len(bins), len(unmatched_rows), coverage is not None and
-                           len(coverage) == len(bins))
+            f"{unmatched_total:,.0f} unmatched boxes.")
+        self._show_summary(len(bins), unmatched_total, has_coverage, result)
 
-    def _show_summary(self, boxes: int, unmatched: int, has_coverage: bool) -> None:
+    def _show_summary(self, boxes: int, unmatched: float, has_coverage: bool, result) -> None:
         blue = "#{:02x}{:02x}{:02x}".format(*ALL_COLOR)
         orange = "#{:02x}{:02x}{:02x}".format(*UNMATCHED_COLOR)
         if self.state.table is None:
@@ -535,10 +611,13 @@ class HistogramPanel(QWidget):
         text = f"<span style='color:{blue}'>■</span> {boxes:,} boxes"
         if has_coverage:
             share = unmatched / boxes if boxes else 0.0
-            text += (f" &nbsp; <span style='color:{orange}'>■</span> {unmatched:,} unmatched "
-                     f"({share:.1%})")
+            about = "≈ " if not result.exact else ""
+            text += (f" &nbsp; <span style='color:{orange}'>■</span> {about}{unmatched:,.0f} "
+                     f"unmatched ({share:.1%})")
+            if not self.state.is_current:
+                text += f" &nbsp; <span style='color:{MUTED}'>{status_text(self.state)}</span>"
         else:
-            text += " &nbsp; <span style='color:#8a8e96'>coverage not computed yet</span>"
+            text += f" &nbsp; <span style='color:{MUTED}'>coverage not computed yet</span>"
         self.summary.setText(text)
 
     # -- export ---------------------------------------------------------------------------------
@@ -546,6 +625,7 @@ class HistogramPanel(QWidget):
         """Render the whole panel (or one plot: one of PLOT_NAMES) to a PNG file. A panel that
         was never laid out is rendered at its size hint."""
         path = Path(path)
+        self.flush()
         if not self.isVisible() and (self.width() < 50 or self.height() < 50):
             self.resize(self.sizeHint())
         widget: QWidget = self

@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
     QSpinBox,
     QToolBar,
 )
+from superqt.utils import qdebounced, qthrottled
 
 from core.anchor_config import (
     AnchorConfig,
@@ -40,13 +41,17 @@ from core.sources import Source
 from gui.anchor_panel import AnchorPanel
 from gui.coverage_controller import CoverageController
 from gui.dataset_loader import DatasetLoader
+from gui.frame_rate import FRAME_MS
 from gui.histograms import HistogramPanel
+from gui.live_status import status_text
+from gui.pixel_loader import PixelLoader
 from gui.report_panel import ReportPanel
 from gui.spectrogram_view import SpectrogramView
 from gui.state import AppState
 
 RECENT_LIMIT = 10
 CURSOR_REFRESH_MS = 30
+CONFIG_SAVE_MS = 400
 
 
 @lru_cache(maxsize=16)
@@ -65,7 +70,9 @@ class MainWindow(QMainWindow):
         self.loader = DatasetLoader(self)
         self.coverage = CoverageController(self.state, self)
         self._cursor: tuple[float, float] | None = None
-        self._pixels_cache: dict[int, np.ndarray] = {}  # the first image, rendered by the loader
+        self.pixel_loader = PixelLoader(self)  # pixels decoded off the UI thread, cached
+        self.pixel_loader.ready.connect(self._on_pixels_ready)
+        self.pixel_loader.failed.connect(self._on_pixels_failed)
         self._previewing = False  # showing the boxes of a load still running
 
         self.view = SpectrogramView()
@@ -91,6 +98,9 @@ class MainWindow(QMainWindow):
         self._cursor_timer.setSingleShot(True)
         self._cursor_timer.setInterval(CURSOR_REFRESH_MS)
         self._cursor_timer.timeout.connect(self._draw_cell_anchors)
+        self._compute_seconds = 0.0
+        # the last config is saved once the settings rest, not on every step of a drag
+        self._remember_config = qdebounced(self._save_config_setting, CONFIG_SAVE_MS, parent=self)
         self._on_config_changed()
         self._restore_config()
 
@@ -190,14 +200,18 @@ class MainWindow(QMainWindow):
         self.loader.cancelled.connect(self._on_load_ended)
         self.cancel_button.clicked.connect(self.loader.cancel)
         self.coverage.computed.connect(self._on_coverage_computed)
+        state.coverage_changed.connect(self._show_coverage_status)
         self.coverage.failed.connect(
             lambda message: self.statusBar().showMessage(f"coverage: {message}", 8000))
         self.coverage.busy_changed.connect(self._on_coverage_busy)
         state.dataset_changed.connect(self._on_dataset_changed)
         state.image_changed.connect(self._show_image)
-        state.coverage_changed.connect(self._draw_overlays)
+        # results arrive at the worker's pace: draw the newest at most once per frame
+        self._redraw_overlays = qthrottled(self._draw_overlays, FRAME_MS, parent=self)
+        state.coverage_changed.connect(self._redraw_overlays)
         state.selection_changed.connect(lambda _row: self._draw_overlays())
         state.config_changed.connect(self._on_config_changed)
+        state.config_changed.connect(self._show_coverage_status)
         self.image_spin.valueChanged.connect(state.set_image)
         self.previous_button.clicked.connect(lambda: self.image_spin.stepBy(-1))
         self.next_button.clicked.connect(lambda: self.image_spin.stepBy(1))
@@ -274,7 +288,9 @@ class MainWindow(QMainWindow):
         self._previewing = False
         self._on_load_ended()
         self._remember_dataset(table.spec)
-        self._pixels_cache = {0: first_pixels} if first_pixels is not None else {}
+        self.pixel_loader.set_source(source, table.image_count)
+        if first_pixels is not None:  # rendered by the loader's worker
+            self.pixel_loader.put(0, first_pixels)
         self.state.set_dataset(table, source, views)
 
     def _on_dataset_changed(self) -> None:
@@ -297,17 +313,25 @@ class MainWindow(QMainWindow):
                 pass
 
     def _on_config_changed(self) -> None:
+        self._remember_config()
+        names = [f"P{level}" for level in self.state.config.levels]
+        if names != [self.cell_level.itemText(i) for i in range(self.cell_level.count())]:
+            self.cell_level.blockSignals(True)
+            current = self.cell_level.currentIndex()
+            self.cell_level.clear()
+            self.cell_level.addItems(names)
+            self.cell_level.setCurrentIndex(min(max(current, 0), self.cell_level.count() - 1))
+            self.cell_level.blockSignals(False)
+        if self.show_cell.isChecked():
+            self._cursor_timer.start()  # the cell's anchors follow the config, once per frame
+
+    def _save_config_setting(self) -> None:
         self.settings.setValue("last_config", json.dumps(config_to_dict(self.state.config)))
-        self.cell_level.blockSignals(True)
-        current = self.cell_level.currentIndex()
-        self.cell_level.clear()
-        self.cell_level.addItems([f"P{level}" for level in self.state.config.levels])
-        self.cell_level.setCurrentIndex(min(max(current, 0), self.cell_level.count() - 1))
-        self.cell_level.blockSignals(False)
 
     def open_config(self, path: str) -> None:
         try:
             self.state.set_config(load_config(path))
+            self._save_config_setting()
             self.settings.setValue("last_config_path", path)
         except InputError as error:
             QMessageBox.warning(self, "Could not open config", str(error))
@@ -355,9 +379,21 @@ class MainWindow(QMainWindow):
 
     # -- display ---------------------------------------------------------------------------------
     def _on_coverage_computed(self, seconds: float) -> None:
-        report = self.state.result.report
-        self.coverage_label.setText(
-            f"recall {100 * report['recall']:.1f} %  ·  computed in {1000 * seconds:.0f} ms")
+        self._compute_seconds = seconds
+        self._show_coverage_status()
+
+    def _show_coverage_status(self) -> None:
+        """The status bar's recall: exact with its compute time, or labelled as what it is."""
+        result = self.state.result
+        if result is None:
+            return
+        recall = f"{100 * result.report['recall']:.1f} %"
+        if result.estimate is not None:
+            half = result.estimate.intervals["recall"]
+            recall = f"≈ {recall} ± {100 * half:.1f} pp"
+        status = status_text(self.state)
+        detail = status or f"exact, computed in {1000 * self._compute_seconds:.0f} ms"
+        self.coverage_label.setText(f"recall {recall}  ·  {detail}")
 
     def _on_coverage_busy(self, busy: bool) -> None:
         if busy and self.state.result is None:
@@ -376,19 +412,29 @@ class MainWindow(QMainWindow):
             self.image_spin.blockSignals(True)
             self.image_spin.setValue(index)
             self.image_spin.blockSignals(False)
-        pixels = self._pixels_cache.pop(index, None)
-        if pixels is None and state.source is not None:
-            try:
-                pixels = state.source.pixels(index)
-            except Exception as error:  # noqa: BLE001 - a broken image file must not crash the GUI
-                self.statusBar().showMessage(f"no pixels: {error}", 8000)
+        # boxes at once; pixels now if cached, else a placeholder until `_on_pixels_ready`
+        pixels = self.pixel_loader.request(state.source, index, table.image_count)
         self.view.show_image(pixels, int(table.image_heights[index]),
-                             int(table.image_widths[index]))
+                             int(table.image_widths[index]),
+                             pending=self.pixel_loader.pending(index))
         rows = state.boxes_of_image(index)
         self.image_info.setText(
             f"  id {table.image_ids[index]}  ·  {table.image_widths[index]}×"
             f"{table.image_heights[index]} px  ·  {len(rows)} boxes")
         self._draw_overlays()
+
+    def _on_pixels_ready(self, index: int, pixels) -> None:
+        table = self.state.table
+        if table is not None and index == self.state.image_index:
+            self.view.show_image(pixels, int(table.image_heights[index]),
+                                 int(table.image_widths[index]), reset_zoom=False)
+
+    def _on_pixels_failed(self, index: int, message: str) -> None:
+        table = self.state.table
+        if table is not None and index == self.state.image_index:
+            self.view.show_image(None, int(table.image_heights[index]),
+                                 int(table.image_widths[index]), reset_zoom=False)
+            self.statusBar().showMessage(f"no pixels: {message}", 8000)
 
     def _model_size(self, index: int) -> tuple[int, int]:
         size = self.state.model_input.size
@@ -419,19 +465,19 @@ class MainWindow(QMainWindow):
         rows = state.boxes_of_image(index)
         boxes = table.xyxy(rows)
         result = state.result
-        fresh = result is not None and result.config == state.config
-        matched = result.coverage.matched[rows] if result is not None else None
-        self.view.set_boxes(boxes, matched)
+        # exact for this image even when the report is an estimate (docs/live-tuning.md)
+        coverage = result.coverage_of(rows) if result is not None else None
+        self.view.set_boxes(boxes, coverage.matched if coverage is not None else None)
         selected = state.selected_box
         self.view.set_selected(table.xyxy(np.array([selected])) if selected >= 0 else None)
-        if result is not None and self.show_best.isChecked():
-            anchors = self._to_image(result.coverage.best_anchor[rows], index)
-            self.view.set_best_anchors(anchors, result.coverage.best_iou[rows],
+        if coverage is not None and self.show_best.isChecked():
+            anchors = self._to_image(coverage.best_anchor, index)
+            self.view.set_best_anchors(anchors, coverage.best_iou,
                                        result.config.negative_iou, result.config.positive_iou)
         else:
             self.view.set_best_anchors(np.zeros((0, 4)), np.zeros(0), 0.4, 0.5)
         positives = np.zeros((0, 4))
-        if selected >= 0 and self.show_positives.isChecked() and fresh:
+        if selected >= 0 and self.show_positives.isChecked():
             grids = _grids(state.config, *self._model_size(index))
             model_box = self._to_model(table.xyxy(np.array([selected])), index)[0]
             found = positive_anchors_of_box(model_box, grids, state.config.positive_iou)
@@ -487,6 +533,8 @@ class MainWindow(QMainWindow):
     def closeEvent(self, event) -> None:  # noqa: N802 - Qt's name
         self.loader.cancel()
         self.coverage.shutdown()
+        self._remember_config.flush()
+        self.pixel_loader.shutdown()
         self.settings.setValue("window_state", self.saveState())
         self.settings.setValue("window_geometry", self.saveGeometry())
         super().closeEvent(event)

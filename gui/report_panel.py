@@ -28,11 +28,14 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
+from superqt.utils import qthrottled
 
 from core.coverage.summary import interpretation
 from core.frameworks import FRAMEWORKS
+from gui.frame_rate import FRAME_MS
+from gui.live_status import status_text
 from gui.state import AppState
-from gui.theme import ERROR, GOOD, MUTED, dark_palette, set_text_colour
+from gui.theme import ERROR, GOOD, MUTED, TEXT, WARNING, dark_palette, set_text_colour
 from gui.uncovered_table import SORT_VALUE_ROLE, UncoveredBoxTable
 
 BETTER = GOOD
@@ -113,6 +116,19 @@ def format_delta(kind: str, delta: float) -> str:
     return text.replace("-", "−")
 
 
+def format_interval(kind: str, half_width: float | None) -> str:
+    """An estimate's 95 % interval as shown next to it: '± 0.5 pp', '± 0.003', '± 497'."""
+    if half_width is None:
+        return ""
+    if kind == PERCENT:
+        return f"± {100 * half_width:.1f} pp"
+    if kind == IOU:
+        return f"± {half_width:.3f}"
+    if kind == COUNT:
+        return f"± {half_width:,.0f}"
+    return f"± {half_width:.2f}"
+
+
 def delta_colour(kind: str, delta: float, higher_is_better: bool) -> str:
     """Green when the change is an improvement, red when worse, grey when it rounds to 0."""
     if format_delta(kind, delta).startswith("±"):
@@ -148,10 +164,19 @@ class ReportRowsModel(QAbstractTableModel):
         self._sort_column, self._sort_order = -1, Qt.SortOrder.AscendingOrder
 
     def set_rows(self, rows: list[tuple]) -> None:
-        self.beginResetModel()
+        """New rows; the same number of rows only updates the cells (no reset, no re-fit of
+        the columns: cheap enough for every step of a drag)."""
+        same_shape = len(rows) == len(self._rows)
+        if not same_shape:
+            self.beginResetModel()
         self._rows = list(rows)
         self._shown = self._sorted()
-        self.endResetModel()
+        if same_shape:
+            if self._rows:
+                self.dataChanged.emit(self.index(0, 0),
+                                      self.index(len(self._rows) - 1, len(self.columns) - 1))
+        else:
+            self.endResetModel()
 
     def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
         self.beginResetModel()
@@ -325,9 +350,15 @@ class ReportPanel(QWidget):
         self.layout_box.addWidget(self.summary_scroll, 0)
         self.layout_box.addWidget(self.tabs, 1)
 
-        state.coverage_changed.connect(self.refresh)
+        self._refresh_soon = qthrottled(self.refresh, FRAME_MS, parent=self)
+        state.coverage_changed.connect(self._refresh_soon)
+        state.config_changed.connect(self._refresh_soon)  # the result becomes "updating…"
         state.dataset_changed.connect(self.refresh)
         self.refresh()
+
+    def flush(self) -> None:
+        """Show an update still waiting for its frame now (before a snapshot, in tests)."""
+        self._refresh_soon.flush()
 
     def _build_summary(self) -> None:
         caption = QLabel("RECALL")
@@ -349,6 +380,9 @@ class ReportPanel(QWidget):
         self.recall_delta.setFont(delta_font)
         self.recall_before = QLabel("")
         set_text_colour(self.recall_before, MUTED)
+        self.live_status = QLabel("")  # estimate / updating…: what the numbers are
+        set_text_colour(self.live_status, WARNING)
+        self.live_status.setWordWrap(True)
         headline = QHBoxLayout()
         headline.setSpacing(12)
         headline.addWidget(self.recall_value, 0, Qt.AlignmentFlag.AlignBaseline)
@@ -391,6 +425,7 @@ class ReportPanel(QWidget):
         layout.setSpacing(4)
         layout.addWidget(caption)
         layout.addLayout(headline)
+        layout.addWidget(self.live_status)
         layout.addWidget(self.context)
         layout.addSpacing(4)
         layout.addLayout(grid)
@@ -405,9 +440,14 @@ class ReportPanel(QWidget):
         result, table = self.state.result, self.state.table
         report = result.report if result is not None else None
         previous = self.state.previous_report if report is not None else None
-        self._show_recall(report, previous)
+        intervals = result.estimate.intervals if result is not None and result.estimate else {}
+        status = status_text(self.state)
+        self.live_status.setText(status)
+        self.live_status.setVisible(bool(status) and report is not None)
+        set_text_colour(self.recall_value, MUTED if status else TEXT)
+        self._show_recall(report, previous, intervals)
         for metric in METRICS:
-            self._show_metric(metric, report, previous)
+            self._show_metric(metric, report, previous, intervals)
         if report is None:
             self.context.setText("no dataset loaded" if table is None else "computing coverage…")
             self.interpretation.setText("")
@@ -426,33 +466,43 @@ class ReportPanel(QWidget):
             self.class_model.set_rows(class_rows(report, previous))
         self.uncovered.refresh()
         count = self.uncovered.model.unmatched_count()
-        self.tabs.setTabText(0, f"Unmatched boxes ({count:,d})" if report else "Unmatched boxes")
+        self.tabs.setTabText(0, "Unmatched boxes (updating…)" if self.uncovered.updating else
+                             f"Unmatched boxes ({count:,d})" if report else "Unmatched boxes")
         self._fit_summary()
 
-    def _show_recall(self, report: dict | None, previous: dict | None) -> None:
+    def _show_recall(self, report: dict | None, previous: dict | None,
+                     intervals: dict[str, float]) -> None:
         if report is None:
             self.recall_value.setText("—")
             self.recall_delta.setText("")
             self.recall_before.setText("")
             return
-        self.recall_value.setText(format_value(PERCENT, report["recall"]))
+        about = "≈ " if intervals else ""
+        self.recall_value.setText(about + format_value(PERCENT, report["recall"]))
+        interval = format_interval(PERCENT, intervals.get("recall"))
         if previous is None:
             self.recall_delta.setText("")
-            self.recall_before.setText("boxes that get a positive anchor")
+            self.recall_before.setText(interval or "boxes that get a positive anchor")
             return
         change = report["recall"] - previous["recall"]
         self.recall_delta.setText(format_delta(PERCENT, change))
         set_text_colour(self.recall_delta, delta_colour(PERCENT, change, True))
-        self.recall_before.setText(f"was {format_value(PERCENT, previous['recall'])}")
+        was = f"was {format_value(PERCENT, previous['recall'])}"
+        self.recall_before.setText(f"{interval} · {was}" if interval else was)
 
-    def _show_metric(self, metric: Metric, report: dict | None, previous: dict | None) -> None:
+    def _show_metric(self, metric: Metric, report: dict | None, previous: dict | None,
+                     intervals: dict[str, float]) -> None:
         before, after, delta = self.metric_labels[metric.key]
         if report is None:
             before.setText("")
             after.setText("—")
             delta.setText("")
             return
-        after.setText(format_value(metric.kind, report[metric.key]))
+        value = format_value(metric.kind, report[metric.key])
+        if intervals:  # an estimate: '≈ value ± half-width' (a median gets no interval)
+            interval = format_interval(metric.kind, intervals.get(metric.key))
+            value = f"≈ {value} {interval}".rstrip()
+        after.setText(value)
         if previous is None:
             before.setText("")
             delta.setText("")

@@ -11,6 +11,8 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
 
+from gui.frame_rate import cache_static_item
+
 COLOR_MAP = "viridis"  # perceptual, and no reds: red/white outlines stay readable on it
 LEVEL_PERCENTILES = (2.0, 99.7)  # default colour levels: robust to a few hot pixels
 MATCHED_PEN = pg.mkPen((255, 255, 255), width=1.5)
@@ -61,7 +63,10 @@ class SpectrogramView(pg.PlotWidget):
         plot.invertY(True)  # row 0 (highest frequency) at the top, as the image is stored
         self.image_item = pg.ImageItem(axisOrder="row-major")
         self.image_item.setColorMap(pg.colormap.get(COLOR_MAP))
+        cache_static_item(self.image_item)  # overlays change often, the pixels seldom
         plot.addItem(self.image_item)
+        for axis in plot.axes.values():
+            cache_static_item(axis["item"])
         self.colorbar = pg.ColorBarItem(colorMap=pg.colormap.get(COLOR_MAP), width=12,
                                         label="power (dB) or pixel value", interactive=True)
         self.colorbar.setImageItem(self.image_item, insert_in=plot)
@@ -86,9 +91,11 @@ class SpectrogramView(pg.PlotWidget):
 
     # -- pixels --------------------------------------------------------------------------------
     def show_image(self, pixels: np.ndarray | None, height: int, width: int,
-                   reset_zoom: bool = True) -> None:
-        """Show one image's pixels (or a 'no pixels' placeholder of its size)."""
+                   reset_zoom: bool = True, pending: bool = False) -> None:
+        """Show one image's pixels (or a 'no pixels' placeholder of its size; 'loading…' while
+        they are still `pending`)."""
         if pixels is None:
+            self.no_pixels_label.setText("loading…" if pending else "no pixels")
             self.image_item.setImage(np.zeros((height, width), np.float32), autoLevels=False)
             self.no_pixels_label.setPos(width / 2, height / 2)
             self.no_pixels_label.setVisible(True)

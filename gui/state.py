@@ -21,7 +21,7 @@ class AppState(QObject):
 
     dataset_changed = Signal()  # table/source replaced (coverage follows later)
     config_changed = Signal()  # anchor config or model input changed (coverage follows later)
-    coverage_changed = Signal()  # `result` (and `previous_report`) updated
+    coverage_changed = Signal()  # `result` updated: an estimate or an exact result
     image_changed = Signal(int)  # the image on screen
     selection_changed = Signal(int)  # the selected box (table row), -1 for none
 
@@ -31,8 +31,9 @@ class AppState(QObject):
         self.source: Source | None = None
         self.config: AnchorConfig = default_config("keras-cv")
         self.model_input = ModelInput()
-        self.result: CoverageResult | None = None
-        self.previous_report: dict | None = None  # the report before the last change
+        self.result: CoverageResult | None = None  # the newest result shown (see is_current)
+        self.exact_result: CoverageResult | None = None  # the newest exact one
+        self.previous_report: dict | None = None  # the exact report before the last change
         self.image_index = 0
         self.selected_box = -1
         self.views: DatasetViews | None = None
@@ -48,6 +49,7 @@ class AppState(QObject):
         self.table, self.source, self.views = table, source, views
         self.partial = partial
         self.result = None
+        self.exact_result = None
         self.previous_report = None
         if views is not None:
             self._box_order, self._image_starts = views.box_order, views.image_starts
@@ -76,11 +78,29 @@ class AppState(QObject):
             self.config_changed.emit()
 
     def set_result(self, result: CoverageResult) -> None:
-        """A finished coverage computation; the old report becomes the 'before'."""
-        if self.result is not None:
-            self.previous_report = self.result.report
+        """Show a finished coverage computation, exact or estimated, possibly of a config the
+        user has already moved past (`is_current` tells). A new exact result makes the previous
+        exact report the 'before'."""
+        if result.exact:
+            if self.exact_result is not None and self.exact_result.config != result.config:
+                self.previous_report = self.exact_result.report
+            self.exact_result = result
         self.result = result
         self.coverage_changed.emit()
+
+    @property
+    def is_current(self) -> bool:
+        """`result` is exact and of the config and model input now set: nothing is pending."""
+        result = self.result
+        return (result is not None and result.exact and result.config == self.config
+                and result.model_input == self.model_input)
+
+    @property
+    def result_is_for_config(self) -> bool:
+        """`result` (exact or estimated) is of the config and model input now set."""
+        result = self.result
+        return (result is not None and result.config == self.config
+                and result.model_input == self.model_input)
 
     # -- navigation -----------------------------------------------------------------------------
     def set_image(self, index: int) -> None:
@@ -102,9 +122,10 @@ class AppState(QObject):
 
     def next_image_with_uncovered_box(self, step: int = 1) -> int | None:
         """The next image (cyclically, in direction `step`) holding an unmatched box."""
-        if self.table is None or self.result is None or self.table.image_count == 0:
+        result = self.exact_result
+        if self.table is None or result is None or self.table.image_count == 0:
             return None
-        unmatched_images = np.unique(self.table.image[~self.result.coverage.matched])
+        unmatched_images = np.unique(self.table.image[~result.coverage.matched])
         if len(unmatched_images) == 0:
             return None
         if step > 0:

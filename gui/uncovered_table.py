@@ -358,12 +358,23 @@ class UncoveredBoxTable(QWidget):
             self.view.setColumnWidth(column, widths.get(column, digits))
 
     # -- state -> view --------------------------------------------------------------------------
+    @property
+    def updating(self) -> bool:
+        """The rows shown are of settings the user has moved past (docs/live-tuning.md)."""
+        return self.state.result is not None and not self.state.is_current
+
     def refresh(self) -> None:
-        """Reload from the state's table and latest coverage (cheap: a model reset)."""
-        self.model.set_coverage(self.state.table, self.state.result)
-        self._fill_class_combo()
+        """Reload from the state's table and exact, current coverage (cheap: a model reset).
+        While settings change, the rows of the last exact result stay, greyed and disabled:
+        they are no longer the current numbers, and reloading them per drag step is wasted."""
+        updating = self.updating
+        self.view.setEnabled(not updating)
+        self.class_combo.setEnabled(not updating)
+        if not updating:
+            self.model.set_coverage(self.state.table, self.state.result)
+            self._fill_class_combo()
+            self.show_selected_box(self.state.selected_box)
         self._update_count()
-        self.show_selected_box(self.state.selected_box)
 
     def _fill_class_combo(self) -> None:
         chosen = self.model.class_filter
@@ -385,6 +396,9 @@ class UncoveredBoxTable(QWidget):
         total = len(self.state.table) if self.state.table is not None else 0
         if self.state.result is None:
             self.count_label.setText("no coverage yet")
+            return
+        if self.updating:
+            self.count_label.setText("updating… (rows of the last exact result)")
             return
         shown = self.model.rowCount()
         text = f"{self.model.unmatched_count():,d} of {total:,d} boxes unmatched"

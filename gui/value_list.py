@@ -220,7 +220,8 @@ class ValueListEditor(QWidget):
             self.rows.append(row)
             self._rows_layout.insertWidget(index, row)
         for row, value in zip(self.rows, self._values, strict=True):
-            row.show_value(value)
+            if row.spin.value() != round(value, row.spin.decimals()):
+                row.show_value(value)  # unchanged rows are not re-rendered (a drag elsewhere)
         for row in self.rows:
             row.remove_button.setEnabled(len(self.rows) > 1)
 

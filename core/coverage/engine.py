@@ -13,7 +13,7 @@ import os
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -69,12 +69,31 @@ class BoxCoverage:
     def __len__(self) -> int:
         return len(self.best_iou)
 
+    def take(self, positions: np.ndarray) -> BoxCoverage:
+        """The coverage of the boxes at `positions` (per-box fields indexed, the rest kept)."""
+        return replace(self, **{name: getattr(self, name)[positions] for name in PER_BOX_FIELDS})
+
+    def concat(self, other: BoxCoverage) -> BoxCoverage:
+        """This coverage followed by `other`'s boxes (per-level counts added)."""
+        per_box = {name: np.concatenate([getattr(self, name), getattr(other, name)])
+                   for name in PER_BOX_FIELDS}
+        levels = max(len(self.level_positive_anchors), len(other.level_positive_anchors))
+        counts = np.zeros(levels, np.int64)
+        counts[:len(self.level_positive_anchors)] += self.level_positive_anchors
+        counts[:len(other.level_positive_anchors)] += other.level_positive_anchors
+        return replace(self, **per_box, level_positive_anchors=counts)
+
     @classmethod
     def empty(cls, n: int, levels: int, rule: MatchRule) -> BoxCoverage:
         minus = np.full(n, -1, np.int64)
         return cls(np.zeros(n), minus, minus.copy(), minus.copy(), minus.copy(),
                    np.full((n, 4), np.nan), np.zeros(n, np.int64), np.zeros(n, bool),
                    np.zeros(n, bool), np.zeros(n, bool), np.zeros(levels, np.int64), rule)
+
+
+PER_BOX_FIELDS = ("best_iou", "best_level", "best_shape", "best_row", "best_col", "best_anchor",
+                  "positives", "matched", "low_quality_only", "ceiling_covered")
+"""The `BoxCoverage` fields that hold one value (or row) per box."""
 
 
 @dataclass

@@ -53,6 +53,7 @@ def test_lines_follow_the_config(panel):
     before = plot_items(panel)
     state.set_config(state.config.replace(aspect_ratios=[0.1, 1.0, 8.0], scales=[1.0, 1.5],
                                           positive_iou=0.6, negative_iou=0.3))
+    panel.flush()  # drawn with the next frame
     np.testing.assert_allclose(panel.aspect_plot.lines.positions(), np.log10([0.1, 1.0, 8.0]))
     assert panel.aspect_plot.lines.labels() == ["0.1", "1", "8"]
     sides = np.outer(state.config.sizes, [1.0, 1.5]).ravel()
@@ -67,9 +68,11 @@ def test_lines_follow_the_config(panel):
 def test_more_ratios_add_lines_fewer_hide_them(panel):
     state = panel.state
     state.set_config(state.config.replace(aspect_ratios=[0.125, 0.25, 0.5, 1.0, 2.0]))
+    panel.flush()  # drawn with the next frame
     assert len(panel.aspect_plot.lines.positions()) == 5
     lines = list(panel.aspect_plot.lines.lines)
     state.set_config(state.config.replace(aspect_ratios=[3.0]))
+    panel.flush()  # a second change within one frame is drawn with the next frame
     np.testing.assert_allclose(panel.aspect_plot.lines.positions(), [np.log10(3.0)])
     assert panel.aspect_plot.lines.lines == lines  # the same five, four of them hidden
 
@@ -135,6 +138,7 @@ def test_coverage_change_recounts_without_rebuilding(panel, table):
     state = panel.state
     state.set_config(state.config.replace(aspect_ratios=[0.1, 0.5, 1.0, 2.0, 8.0]))
     state.set_result(analyze(table, state.config))
+    panel.flush()
     after = plot_items(panel)
     assert all(all(x is y for x, y in zip(a, b, strict=False)) for a, b in zip(before, after,
                                                                                strict=True))
@@ -148,6 +152,7 @@ def test_coverage_change_recounts_without_rebuilding(panel, table):
 def test_model_input_size_rebins_in_model_pixels(panel, table):
     assert set(table.image_widths) == {512} and set(table.image_heights) == {512}
     panel.state.set_model_input(ModelInput((256, 1024), "stretch"))
+    panel.flush()  # drawn with the next frame
     widths, heights = table.widths * 2.0, table.heights * 0.5
     x, _ = panel.side_plot.all_curve.getData()
     sides = np.sqrt(widths * heights)

@@ -43,6 +43,7 @@ def panel(qtbot, demo):
     table, first, _ = demo
     state = AppState()
     state.set_dataset(table, None)
+    state.set_config(first.config)
     state.set_result(first)
     widget = ReportPanel(state)
     widget.resize(480, 880)
@@ -50,6 +51,13 @@ def panel(qtbot, demo):
     widget.show()
     qtbot.waitExposed(widget)
     return widget
+
+
+def show(panel, result) -> None:
+    """What the app does: the result's config is set, then its result arrives and is drawn."""
+    panel.state.set_config(result.config)
+    panel.state.set_result(result)
+    panel.flush()
 
 
 def percent(value: float) -> str:
@@ -83,7 +91,7 @@ def test_numbers_shown_equal_the_report(panel, demo):
 def test_second_result_shows_before_after_and_coloured_delta(panel, demo):
     _, first, second = demo
     assert second.report["recall"] > first.report["recall"]
-    panel.state.set_result(second)
+    show(panel, second)
     before, after = first.report, second.report
     assert panel.recall_value.text() == percent(after["recall"])
     gain = 100 * (after["recall"] - before["recall"])
@@ -96,7 +104,7 @@ def test_second_result_shows_before_after_and_coloured_delta(panel, demo):
     fewer = before["uncovered_boxes"] - after["uncovered_boxes"]
     assert delta.text() == f"−{fewer:,d}" and text_colour(delta) == BETTER  # fewer is better
     # and back: the same change reversed is worse, in red
-    panel.state.set_result(first)
+    show(panel, first)
     assert panel.recall_delta.text() == f"−{gain:.1f} pp"
     assert text_colour(panel.recall_delta) == WORSE
     assert text_colour(panel.metric_labels["uncovered_boxes"][2]) == WORSE
@@ -126,7 +134,7 @@ def test_per_level_and_per_class_tables(panel, demo, qtbot):
     uncovered = [classes.index(row, 6).data(SORT_VALUE_ROLE) for row in range(len(names))]
     assert uncovered == sorted(uncovered, reverse=True)
     # Δ recall appears after a second result
-    panel.state.set_result(demo[2])
+    show(panel, demo[2])
     deltas = [classes.index(row, 3).data() for row in range(classes.rowCount())]
     assert all(d.endswith("pp") for d in deltas)
 
@@ -143,7 +151,7 @@ def test_unmatched_table_lists_unmatched_boxes(panel, demo):
     assert model.index(0, CLASS).data() == table.class_name(int(table.cls[row]))
     assert model.index(0, BEST_IOU).data() == f"{first.coverage.best_iou[row]:.3f}"
     # a better config: fewer rows, and the table follows
-    panel.state.set_result(demo[2])
+    show(panel, demo[2])
     assert model.rowCount() == (~demo[2].coverage.matched).sum() < unmatched.sum()
 
 
@@ -215,7 +223,7 @@ def test_dataset_change_clears(panel):
 
 @pytest.mark.parametrize("size", [(900, 320), (480, 880), (360, 880)])
 def test_nothing_clipped(panel, demo, qtbot, size, tmp_path):
-    panel.state.set_result(demo[2])
+    show(panel, demo[2])
     panel.resize(*size)
     qtbot.wait(20)
     labels = [panel.recall_value, panel.recall_delta]
