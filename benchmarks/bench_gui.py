@@ -142,9 +142,11 @@ def drag_ratio(app, window, steps: int = 120, hz: float = 60.0) -> dict:
     slider = window.anchor_panel.ratio_list.rows[0].slider
     origin = slider.value()
     shown: list[tuple[float, bool, bool]] = []  # (time, exact, of the config of that moment)
-    state.coverage_changed.connect(
-        lambda: shown.append((time.perf_counter(), state.result.exact,
-                              state.result_is_for_config)))
+
+    def record() -> None:
+        shown.append((time.perf_counter(), state.result.exact, state.result_is_for_config))
+
+    state.coverage_changed.connect(record)
     period = 1.0 / hz
     moves: list[float] = []
     timer = QTimer()
@@ -172,7 +174,7 @@ def drag_ratio(app, window, steps: int = 120, hz: float = 60.0) -> dict:
         window.histograms.flush()
         app.processEvents()
         exact_at = time.perf_counter()
-    state.coverage_changed.disconnect()
+    state.coverage_changed.disconnect(record)
     during = [t for t, _, _ in shown if moves[0] <= t <= released]
     drag_seconds = released - moves[0]
     return {
@@ -222,7 +224,11 @@ def measure_retune(repeats: int = 15) -> dict:
             ratios = list(base.aspect_ratios)
             ratios[0] = ratios[0] * (1.05 + 0.01 * k)
             shown: list[float] = []
-            state.coverage_changed.connect(lambda shown=shown: shown.append(time.perf_counter()))
+
+            def record(shown=shown) -> None:
+                shown.append(time.perf_counter())
+
+            state.coverage_changed.connect(record)
             start = time.perf_counter()
             state.set_config(base.replace(aspect_ratios=tuple(ratios)))
             _until(app, lambda shown=shown: bool(shown), 60)
@@ -231,7 +237,7 @@ def measure_retune(repeats: int = 15) -> dict:
             window.report.flush()
             app.processEvents()
             exact.append(time.perf_counter() - start)
-            state.coverage_changed.disconnect()
+            state.coverage_changed.disconnect(record)
         boxes = len(state.table)
         window.close()
         return {"boxes": boxes, "first_update_median_ms": 1000 * statistics.median(first),

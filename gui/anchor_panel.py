@@ -281,6 +281,7 @@ class AnchorPanel(QWidget):
                                           add_text="+ Add scale")
         self.scale_list.values_edited.connect(
             lambda values: self._apply("scales", scales=tuple(values)))
+        self.scale_list.dragging.connect(self.state.set_dragging)
         form.addWidget(self.scale_list)
         self._error_label(form, "scales")
 
@@ -295,6 +296,7 @@ class AnchorPanel(QWidget):
                                    "1/32 to 32 on a log scale")
         self.ratio_list.values_edited.connect(
             lambda values: self._apply("ratios", aspect_ratios=tuple(values)))
+        self.ratio_list.dragging.connect(self.state.set_dragging)
         form.addWidget(self.ratio_list)
         self._error_label(form, "ratios")
 

@@ -2,9 +2,10 @@
 
 Results follow the hand (docs/live-tuning.md): one computation runs at a time, always for the
 newest config, and every finished result is shown, even if the config has moved on (the window
-labels it "updating…"). On a large dataset, a config that is still changing gets a fast
-estimate on a sample of images; once a config has been estimated and nothing changed since, it is
-computed exactly. At rest, `state.result` is the exact result of `state.config`.
+labels it "updating…"). On a large dataset, while a slider is held the newest config gets a fast
+estimate on a sample of images; a config that has been estimated and not changed since, or any
+config once the slider is let go, is computed exactly. At rest, `state.result` is the exact
+result of `state.config`.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from gui.dataset_loader import retire
 from gui.state import AppState
 
 DEBOUNCE_MS = 10  # gathers the signals of one edit (e.g. a spin box and its slider)
+PAUSE_MS = 150  # a held slider that has not moved for this long gets the exact result
 EXACT, ESTIMATE = "exact", "estimate"
 
 
@@ -54,8 +56,13 @@ class CoverageController(QObject):
         self._timer.setSingleShot(True)
         self._timer.setInterval(DEBOUNCE_MS)
         self._timer.timeout.connect(self._start)
+        self._pause = QTimer(self)  # while a slider is held: exact once the hand pauses
+        self._pause.setSingleShot(True)
+        self._pause.setInterval(PAUSE_MS)
+        self._pause.timeout.connect(self._start)
         state.dataset_changed.connect(self._on_dataset_changed)
         state.config_changed.connect(self.schedule)
+        state.dragging_changed.connect(lambda _dragging: self.schedule())
 
     @property
     def busy(self) -> bool:
@@ -63,7 +70,8 @@ class CoverageController(QObject):
 
     def schedule(self) -> None:
         """Recompute soon; a preview of a running load waits for the whole table."""
-        if self.state.table is None or self.state.partial:
+        self._pause.stop()
+        if self.state.table is None or self.state.partial or self.state.is_current:
             return
         if self._worker is not None:
             self._pending = True
@@ -76,10 +84,12 @@ class CoverageController(QObject):
         self.schedule()
 
     def _next_kind(self) -> str:
-        """Exact once the config has been estimated and has not changed since; else estimate
-        (the session computes small datasets exactly either way)."""
+        """Estimate while a slider is held and moving; exact once it is let go or has paused
+        on an estimated config (the session computes small datasets exactly either way)."""
         state = self.state
-        return EXACT if self._estimated == (state.config, state.model_input) else ESTIMATE
+        paused = (self._estimated == (state.config, state.model_input)
+                  and not self._pause.isActive())
+        return EXACT if not state.dragging or paused else ESTIMATE
 
     def _start(self) -> None:
         state = self.state
@@ -112,10 +122,12 @@ class CoverageController(QObject):
             self._estimated = None if result.exact else (result.config, result.model_input)
             state.set_result(result)
             self.computed.emit(seconds)
-        if not state.is_current:
-            self._start()  # the newest config: estimated while it moves, then exact
-        else:
+        if state.is_current:
             self.busy_changed.emit(False)
+        elif state.dragging and not result.exact and state.result_is_for_config:
+            self._pause.start()  # the hand has not moved since: exact if it stays so
+        else:
+            self._start()  # the newest config: estimated while it moves, then exact
 
     def _on_errored(self, error: Exception) -> None:
         self._worker = None
@@ -128,6 +140,7 @@ class CoverageController(QObject):
     def shutdown(self) -> None:
         """Forget a running computation (the window is closing): its result is dropped."""
         self._timer.stop()
+        self._pause.stop()
         if self._worker is not None:
             retire(self._worker)
             self._worker = None
@@ -137,7 +150,8 @@ class CoverageController(QObject):
         from PySide6.QtWidgets import QApplication
 
         deadline = time.perf_counter() + timeout_s
-        while (self._worker is not None or self._timer.isActive()) and \
+        while (self._worker is not None or self._timer.isActive()
+               or self._pause.isActive()) and \
                 time.perf_counter() < deadline:
             QApplication.processEvents()
             time.sleep(0.002)

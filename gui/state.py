@@ -24,6 +24,7 @@ class AppState(QObject):
     coverage_changed = Signal()  # `result` updated: an estimate or an exact result
     image_changed = Signal(int)  # the image on screen
     selection_changed = Signal(int)  # the selected box (table row), -1 for none
+    dragging_changed = Signal(bool)  # a slider of the config is held / let go
 
     def __init__(self, parent: QObject | None = None):
         super().__init__(parent)
@@ -38,6 +39,7 @@ class AppState(QObject):
         self.selected_box = -1
         self.views: DatasetViews | None = None
         self.partial = False  # `table` is a preview of a load still running
+        self.dragging = False  # the user holds a config slider: more changes will follow
         self._box_order = np.zeros(0, np.int64)
         self._image_starts = np.zeros(1, np.int64)
 
@@ -76,6 +78,11 @@ class AppState(QObject):
         if model_input != self.model_input:
             self.model_input = model_input
             self.config_changed.emit()
+
+    def set_dragging(self, dragging: bool) -> None:
+        if dragging != self.dragging:
+            self.dragging = dragging
+            self.dragging_changed.emit(dragging)
 
     def set_result(self, result: CoverageResult) -> None:
         """Show a finished coverage computation, exact or estimated, possibly of a config the

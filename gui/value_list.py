@@ -174,6 +174,7 @@ class ValueListEditor(QWidget):
     every single edit (typing, stepping, each slider position while dragging, add, remove)."""
 
     values_edited = Signal(tuple)
+    dragging = Signal(bool)  # a slider of this list is held (True) or let go (False)
 
     def __init__(self, *, minimum: float, maximum: float, slider_range: tuple[float, float],
                  decimals: int = 4, describe: Callable[[float], str] | None = None,
@@ -217,6 +218,8 @@ class ValueListEditor(QWidget):
             index = len(self.rows)
             row.edited.connect(lambda value, row=row: self._on_row_edited(row, value))
             row.remove_requested.connect(lambda row=row: self.remove_value(self.rows.index(row)))
+            row.slider.sliderPressed.connect(lambda: self.dragging.emit(True))
+            row.slider.sliderReleased.connect(lambda: self.dragging.emit(False))
             self.rows.append(row)
             self._rows_layout.insertWidget(index, row)
         for row, value in zip(self.rows, self._values, strict=True):
