@@ -8,7 +8,7 @@ caches; the CLI runs one analysis.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -17,7 +17,7 @@ from core.anchor_generation import level_grids
 from core.boxes import BoxTable
 from core.coverage import BoxCoverage, CoverageEngine, MatchRule, summarize
 from core.errors import InputError
-from core.estimate import ESTIMATE_MIN_BOXES, Estimate, estimate_report, sample_images
+from core.estimate import SAMPLE_BOXES, Estimate, estimate_report, sample_images
 from core.frameworks import matcher_for
 from core.input_mapping import RESIZE_MODES, map_boxes_to_input
 
@@ -67,7 +67,8 @@ class CoverageResult:
 
     Exact: `rows` is None and `coverage` covers every box of the table. Estimated (`estimate`
     set, docs/live-tuning.md): the report comes from a sample of images, and `coverage` holds the
-    exact per-box coverage of the table rows `rows` (sorted): the sample and the image on screen.
+    exact per-box coverage of the table rows `rows` (sorted): the sample and the image on screen;
+    its per-level positive-anchor counts are the sample's.
     """
 
     config: AnchorConfig
@@ -97,6 +98,8 @@ class CoverageSession:
     """The boxes of one dataset in model-input pixels, with a coverage engine whose caches make
     recomputing after a change of ratios or scales fast."""
 
+    sample_boxes = SAMPLE_BOXES  # boxes in the estimate's sample of whole images
+
     def __init__(self, table: BoxTable, model_input: ModelInput = ModelInput()):
         self.table = table
         self.model_input = model_input
@@ -119,14 +122,14 @@ class CoverageSession:
     @property
     def estimates_help(self) -> bool:
         """Whether `estimate` is much faster than `compute` (the dataset is large)."""
-        return len(self.table) > ESTIMATE_MIN_BOXES
+        return len(self.table) > 2 * self.sample_boxes
 
     def estimate(self, config: AnchorConfig, image_index: int | None = None) -> CoverageResult:
         """The report estimated on a fixed sample of images (docs/live-tuning.md); per-box
         coverage is exact for the sample and for image `image_index` (the one on screen)."""
         images, rows, engine = self._sample_engine()
         grids, rule = grids_for(config), match_rule(config)
-        coverage = engine.compute(grids, rule)
+        coverage = sample_coverage = engine.compute(grids, rule)
         table = self.table
         report, estimate = estimate_report(
             coverage, rows, table.image[rows], table.cls[rows], table.class_names, config.levels,
@@ -136,7 +139,9 @@ class CoverageSession:
             rows = np.concatenate([rows, image_rows])
             coverage = coverage.concat(image_engine.compute(grids, rule))
             rows, first = np.unique(rows, return_index=True)
-            coverage = coverage.take(first)
+            # per-level counts stay the sample's (the image on screen may be in the sample)
+            coverage = replace(coverage.take(first),
+                               level_positive_anchors=sample_coverage.level_positive_anchors)
         return CoverageResult(config, coverage, report, rows, estimate, self.model_input)
 
     def _subset_engine(self, rows: np.ndarray) -> CoverageEngine:
@@ -147,7 +152,7 @@ class CoverageSession:
         """(images drawn, their table rows, an engine over them), built on first use."""
         if self._sample is None:
             table = self.table
-            images = sample_images(table.image, table.image_count)
+            images = sample_images(table.image, table.image_count, self.sample_boxes)
             rows = np.flatnonzero(np.isin(table.image, images))
             self._sample = (len(images), rows, self._subset_engine(rows))
         return self._sample

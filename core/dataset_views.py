@@ -10,12 +10,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from core.analysis import ModelInput
+from core.analysis import CoverageResult, ModelInput
 from core.boxes import BoxTable
 from core.input_mapping import map_boxes_to_input
-from core.shape_regions import ShapeBins
+from core.shape_regions import ShapeBins, iou_histogram
 
 MIN_SIDE = 0.1  # px; shapes are log-binned, so a box mapped to nothing is shown at this size
+IOU_BINS = 50  # bins of the best-IoU histogram over [0, 1]
 
 
 @dataclass(frozen=True)
@@ -47,3 +48,51 @@ def model_shape_bins(table: BoxTable, model_input: ModelInput) -> ShapeBins:
 def prepare_views(table: BoxTable, model_input: ModelInput) -> DatasetViews:
     order, starts = rows_by_image(table)
     return DatasetViews(order, starts, model_shape_bins(table, model_input), model_input)
+
+
+@dataclass(frozen=True)
+class UnmatchedShapes:
+    """What the shape histograms draw of one coverage result, counted off the UI thread.
+
+    Counts are per bin of `bins` (ratio, side) and of `IOU_BINS` equal IoU bins; for an
+    estimate they are the sample's counts scaled by `scale` = boxes / sampled boxes (so they are
+    floats). `cells_w`, `cells_h`: centres of the fine (w, h) cells holding an unmatched box.
+    """
+
+    bins: ShapeBins
+    exact: bool
+    scale: float
+    unmatched: float  # unmatched boxes (scaled)
+    ratio_counts: np.ndarray
+    side_counts: np.ndarray
+    iou_edges: np.ndarray
+    iou_all: np.ndarray
+    iou_unmatched: np.ndarray
+    cells_w: np.ndarray
+    cells_h: np.ndarray
+
+
+def unmatched_shapes(bins: ShapeBins, result: CoverageResult | None) -> UnmatchedShapes | None:
+    """The histograms' counts of `result` (exact: all boxes; estimate: its sample, scaled), or
+    None when `result` does not belong to the boxes `bins` were made of."""
+    if result is None:
+        return None
+    if result.exact:
+        if len(result.coverage) != len(bins):
+            return None
+        rows, coverage, scale = np.arange(len(bins)), result.coverage, 1.0
+    else:
+        rows = result.estimate.sample_rows
+        coverage = result.coverage_of(rows)
+        if coverage is None or result.estimate.total_boxes != len(bins):
+            return None
+        scale = len(bins) / max(len(rows), 1)
+    unmatched = np.flatnonzero(~coverage.matched)
+    unmatched_rows = rows[unmatched]
+    edges, iou_all = iou_histogram(coverage.best_iou, IOU_BINS)
+    _, iou_unmatched = iou_histogram(coverage.best_iou, IOU_BINS, unmatched)
+    cells_w, cells_h = bins.occupied_cells(unmatched_rows)
+    return UnmatchedShapes(bins, result.exact, scale, scale * len(unmatched_rows),
+                           scale * bins.ratio.counts(unmatched_rows),
+                           scale * bins.side.counts(unmatched_rows), edges, scale * iou_all,
+                           scale * iou_unmatched, cells_w, cells_h)

@@ -18,8 +18,6 @@ from core.coverage import BoxCoverage, summarize
 
 SAMPLE_BOXES = 20_000
 """Boxes in the estimate's sample (whole images are added until it is reached)."""
-ESTIMATE_MIN_BOXES = 2 * SAMPLE_BOXES
-"""Datasets up to this size are recomputed exactly on every change: it is as fast."""
 Z_95 = 1.959964  # two-sided 95 % normal quantile
 SAMPLE_SEED = 0x5A3D1E
 

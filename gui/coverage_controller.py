@@ -16,6 +16,8 @@ from PySide6.QtCore import QObject, QTimer, Signal
 from superqt.utils import create_worker
 
 from core.analysis import CoverageSession
+from core.dataset_views import unmatched_shapes
+from core.shape_regions import ShapeBins
 from gui.dataset_loader import retire
 from gui.state import AppState
 
@@ -25,9 +27,10 @@ EXACT, ESTIMATE = "exact", "estimate"
 
 
 def _compute(session: CoverageSession | None, table, model_input, config, kind: str,
-             image_index: int):
-    """Worker body: build the session if needed (maps boxes, sets up the engine), then compute
-    the exact result or, where it is much faster, an estimate."""
+             image_index: int, bins: ShapeBins | None):
+    """Worker body: build the session if needed (maps boxes, sets up the engine), compute the
+    exact result or, where it is much faster, an estimate, and count what the histograms draw
+    of it (`bins`: the dataset's binned shapes, if prepared for this model input)."""
     start = time.perf_counter()
     if session is None:
         session = CoverageSession(table, model_input)
@@ -35,7 +38,9 @@ def _compute(session: CoverageSession | None, table, model_input, config, kind: 
         result = session.estimate(config, image_index)
     else:
         result = session.compute(config)
-    return session, result, time.perf_counter() - start
+    seconds = time.perf_counter() - start
+    shapes = unmatched_shapes(bins, result) if bins is not None else None
+    return session, result, shapes, seconds
 
 
 class CoverageController(QObject):
@@ -104,8 +109,11 @@ class CoverageController(QObject):
                                     or session.model_input != state.model_input):
             session = None
         self._pending = False
+        views = state.views
+        bins = (views.shape_bins if views is not None and views.model_input == state.model_input
+                else None)
         worker = create_worker(_compute, session, state.table, state.model_input, state.config,
-                               self._next_kind(), state.image_index,
+                               self._next_kind(), state.image_index, bins,
                                _start_thread=False, _ignore_errors=True)
         worker.returned.connect(self._on_returned)
         worker.errored.connect(self._on_errored)
@@ -114,13 +122,13 @@ class CoverageController(QObject):
         worker.start()
 
     def _on_returned(self, output) -> None:
-        session, result, seconds = output
+        session, result, shapes, seconds = output
         state = self.state
         self._worker = None
         if session.table is state.table and session.model_input == state.model_input:
             self.session = session
             self._estimated = None if result.exact else (result.config, result.model_input)
-            state.set_result(result)
+            state.set_result(result, shapes)
             self.computed.emit(seconds)
         if state.is_current:
             self.busy_changed.emit(False)

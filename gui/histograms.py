@@ -19,7 +19,7 @@ from PySide6.QtCore import QSize, Qt
 from PySide6.QtWidgets import QGridLayout, QLabel, QVBoxLayout, QWidget
 from superqt.utils import qthrottled
 
-from core.dataset_views import model_shape_bins
+from core.dataset_views import IOU_BINS, model_shape_bins, unmatched_shapes
 from core.shape_regions import (
     ShapeBins,
     anchor_shapes,
@@ -44,7 +44,6 @@ LEVEL_COLORS = ((255, 235, 90), (90, 225, 200), (240, 110, 220), (180, 150, 255)
                 (160, 230, 90), (255, 255, 255), (200, 170, 130))
 """Anchor levels in order (the first level of the config gets the first colour)."""
 DENSITY_COLORS = ((0.0, BACKGROUND), (0.12, "#1f3550"), (0.55, "#2f73b8"), (1.0, "#d6ecff"))
-IOU_BINS = 50
 VIEW_PADDING = 0.04
 GROW_SPARE = 0.15  # a view that must grow for a new anchor line grows by this much more
 Y_HEADROOM = 1.25  # histogram y range over the highest bar  # of the view's log10 span
@@ -571,36 +570,34 @@ class HistogramPanel(QWidget):
 
     def _update_coverage(self) -> None:
         """Unmatched overlays and the best-IoU histogram from `state.result`; an estimate's
-        sample counts are scaled to the dataset (docs/live-tuning.md)."""
+        sample counts are scaled to the dataset (docs/live-tuning.md). The coverage worker
+        usually counted them already (`state.result_shapes`)."""
         bins, result = self.bins, self.state.result
         if bins is None:
             return
-        scale, rows = 1.0, np.zeros(0, np.int64)  # rows: the table rows of `coverage`
-        coverage = None
-        if result is not None and result.exact and len(result.coverage) == len(bins):
-            coverage, rows = result.coverage, np.arange(len(bins))
-        elif result is not None and not result.exact:
-            rows = result.estimate.sample_rows
-            coverage = result.coverage_of(rows)
-            scale = len(bins) / max(len(rows), 1)
-        has_coverage = coverage is not None
-        unmatched = np.flatnonzero(~coverage.matched) if has_coverage else rows
-        best_iou = coverage.best_iou if has_coverage else np.zeros(0)
-        unmatched_rows = rows[unmatched]
-        for plot, log_bins in ((self.aspect_plot, bins.ratio), (self.side_plot, bins.side)):
-            plot.unmatched_curve.setData(np.log10(log_bins.edges),
-                                         scale * log_bins.counts(unmatched_rows))
-        edges, all_counts = iou_histogram(best_iou, IOU_BINS)
-        _, unmatched_counts = iou_histogram(best_iou, IOU_BINS, unmatched)
-        self.iou_plot.set_counts(edges, scale * all_counts, scale * unmatched_counts)
-        self.density_plot.set_unmatched(*bins.occupied_cells(unmatched_rows))
-        unmatched_total = scale * len(unmatched_rows)
+        shapes = self.state.result_shapes
+        if shapes is None or shapes.bins is not bins:
+            shapes = unmatched_shapes(bins, result)
+        if shapes is None:  # no coverage yet: all-box histograms only
+            empty = np.zeros(0, np.int64)
+            for plot, log_bins in ((self.aspect_plot, bins.ratio), (self.side_plot, bins.side)):
+                plot.unmatched_curve.setData(np.log10(log_bins.edges),
+                                             np.zeros(log_bins.count))
+            edges, counts = iou_histogram(np.zeros(0), IOU_BINS)
+            self.iou_plot.set_counts(edges, counts, counts)
+            self.density_plot.set_unmatched(empty, empty)
+            self._show_summary(len(bins), 0.0, False, result)
+            return
+        self.aspect_plot.unmatched_curve.setData(np.log10(bins.ratio.edges), shapes.ratio_counts)
+        self.side_plot.unmatched_curve.setData(np.log10(bins.side.edges), shapes.side_counts)
+        self.iou_plot.set_counts(shapes.iou_edges, shapes.iou_all, shapes.iou_unmatched)
+        self.density_plot.set_unmatched(shapes.cells_w, shapes.cells_h)
         self.density_plot.setToolTip(
             "Box width × height (blue: density of all boxes). Outlines: the box shapes each "
             "anchor (+) reaches at IoU ≥ the positive threshold when centred on the box, one "
             f"colour per level. Orange dots: the shapes (to 1/16 octave) of the "
-            f"{unmatched_total:,.0f} unmatched boxes.")
-        self._show_summary(len(bins), unmatched_total, has_coverage, result)
+            f"{shapes.unmatched:,.0f} unmatched boxes.")
+        self._show_summary(len(bins), shapes.unmatched, True, result)
 
     def _show_summary(self, boxes: int, unmatched: float, has_coverage: bool, result) -> None:
         blue = "#{:02x}{:02x}{:02x}".format(*ALL_COLOR)

@@ -15,6 +15,7 @@ from gui.frame_rate import cache_static_item
 
 COLOR_MAP = "viridis"  # perceptual, and no reds: red/white outlines stay readable on it
 LEVEL_PERCENTILES = (2.0, 99.7)  # default colour levels: robust to a few hot pixels
+LEVEL_SAMPLE_PIXELS = 65_536
 MATCHED_PEN = pg.mkPen((255, 255, 255), width=1.5)
 UNMATCHED_PEN = pg.mkPen((255, 60, 60), width=2.2)
 UNKNOWN_PEN = pg.mkPen((200, 200, 200), width=1.5)
@@ -28,6 +29,14 @@ IOU_BAND_PENS = (
 )
 LEVEL_COLORS = ((102, 194, 255), (255, 170, 90), (180, 130, 255), (120, 230, 170),
                 (255, 120, 200), (230, 230, 110), (160, 160, 160))
+
+
+def colour_levels(pixels: np.ndarray) -> tuple[float, float]:
+    """Default colour levels: robust percentiles of an even grid of at most ~65k pixels (the
+    percentiles of a million pixels cost ~13 ms per image step and look the same)."""
+    stride = max(1, int(np.sqrt(pixels.size / LEVEL_SAMPLE_PIXELS)))
+    lo, hi = np.percentile(pixels[::stride, ::stride], LEVEL_PERCENTILES)
+    return float(lo), float(hi)
 
 
 def level_color(index: int) -> tuple[int, int, int]:
@@ -100,9 +109,9 @@ class SpectrogramView(pg.PlotWidget):
             self.no_pixels_label.setPos(width / 2, height / 2)
             self.no_pixels_label.setVisible(True)
         else:
-            lo, hi = np.percentile(pixels, LEVEL_PERCENTILES)
+            lo, hi = colour_levels(pixels)
             self.image_item.setImage(pixels, autoLevels=False)
-            self.colorbar.setLevels((float(lo), float(hi)))
+            self.colorbar.setLevels((lo, hi))
             self.no_pixels_label.setVisible(False)
         self.image_item.setRect(0, 0, width, height)
         if reset_zoom or self.image_size != (height, width):

@@ -12,7 +12,7 @@ from PySide6.QtCore import QObject, Signal
 from core.analysis import CoverageResult, ModelInput
 from core.anchor_config import AnchorConfig, default_config
 from core.boxes import BoxTable
-from core.dataset_views import DatasetViews, rows_by_image
+from core.dataset_views import DatasetViews, UnmatchedShapes, rows_by_image
 from core.sources import Source
 
 
@@ -34,6 +34,7 @@ class AppState(QObject):
         self.model_input = ModelInput()
         self.result: CoverageResult | None = None  # the newest result shown (see is_current)
         self.exact_result: CoverageResult | None = None  # the newest exact one
+        self.result_shapes: UnmatchedShapes | None = None  # histogram counts of `result`
         self.previous_report: dict | None = None  # the exact report before the last change
         self.image_index = 0
         self.selected_box = -1
@@ -51,6 +52,7 @@ class AppState(QObject):
         self.table, self.source, self.views = table, source, views
         self.partial = partial
         self.result = None
+        self.result_shapes = None
         self.exact_result = None
         self.previous_report = None
         if views is not None:
@@ -84,15 +86,17 @@ class AppState(QObject):
             self.dragging = dragging
             self.dragging_changed.emit(dragging)
 
-    def set_result(self, result: CoverageResult) -> None:
+    def set_result(self, result: CoverageResult, shapes: UnmatchedShapes | None = None) -> None:
         """Show a finished coverage computation, exact or estimated, possibly of a config the
         user has already moved past (`is_current` tells). A new exact result makes the previous
-        exact report the 'before'."""
+        exact report the 'before'. `shapes`: the histograms' counts of it, when counted off the
+        UI thread."""
         if result.exact:
             if self.exact_result is not None and self.exact_result.config != result.config:
                 self.previous_report = self.exact_result.report
             self.exact_result = result
         self.result = result
+        self.result_shapes = shapes
         self.coverage_changed.emit()
 
     @property

@@ -218,6 +218,8 @@ def test_empty_sampled_images_enter_the_intervals():
     assert report["uncovered_boxes"] == round((~coverage.matched[keep]).sum() * factor)
     assert report["recall"] == pytest.approx(coverage.matched[keep].mean())
     assert sum(row["boxes"] for row in report["per_class"].values()) == pytest.approx(1000, abs=4)
+    assert sum(row["uncovered"] for row in report["per_class"].values()) == pytest.approx(
+        report["uncovered_boxes"], abs=4)
 
 
 # --------------------------------------------------------------------------- a large dataset
@@ -258,6 +260,8 @@ def test_estimate_is_close_to_the_exact_report(large, ratios):
     assert abs(estimated.report["uncovered_boxes"] - exact.report["uncovered_boxes"]) <= 4 * half
     assert sum(r["boxes"] for r in estimated.report["per_class"].values()) == pytest.approx(
         len(table), abs=len(estimated.report["per_class"]))
+    assert sum(r["uncovered"] for r in estimated.report["per_class"].values()) == pytest.approx(
+        estimated.report["uncovered_boxes"], abs=len(estimated.report["per_class"]))
     assert sum(r["best_boxes"] for r in estimated.report["per_level"].values()) == pytest.approx(
         sum(r["best_boxes"] for r in exact.report["per_level"].values()), rel=0.05)
     # the shares are those of the sample's exact coverage
