@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QSize, Qt
+from PySide6.QtCore import QSize, Qt, QTimer
 from PySide6.QtWidgets import QGridLayout, QLabel, QVBoxLayout, QWidget
 from superqt.utils import qthrottled
 
@@ -415,7 +415,7 @@ class HistogramPanel(QWidget):
         # a drag sends config changes and results faster than the display refreshes: draw the
         # newest of each at most once per frame
         # (one redraw draws both, so the plots repaint once per frame)
-        self._config_dirty = self._coverage_dirty = False
+        self._dataset_dirty = self._config_dirty = self._coverage_dirty = False
         self._redraw = qthrottled(self._redraw_dirty, FRAME_MS, parent=self)
         state.dataset_changed.connect(self._on_dataset_changed)
         state.config_changed.connect(self._on_config_changed)
@@ -455,6 +455,8 @@ class HistogramPanel(QWidget):
 
     def flush(self) -> None:
         """Draw any update still waiting for its frame now (before a snapshot, in tests)."""
+        if self._dataset_dirty:
+            self._redraw_dirty()
         self._redraw.flush()
 
     def plots(self) -> tuple[CountHistogram, CountHistogram, CountHistogram, ShapeDensity]:
@@ -462,13 +464,15 @@ class HistogramPanel(QWidget):
 
     # -- state observers -----------------------------------------------------------------------
     def refresh(self) -> None:
-        """Redraw everything from the state (as after a dataset change)."""
-        self._on_dataset_changed()
+        """Redraw everything from the state now (as after a dataset change)."""
+        self._dataset_dirty = True
+        self._redraw_dirty()
 
     def _on_dataset_changed(self) -> None:
-        self._bin_shapes()
-        self._update_anchors(fit=True)
-        self._update_coverage()
+        """Redraw in an event of its own: the other panels' dataset updates and this one's
+        then leave the event loop a breath between them (a million boxes take tens of ms)."""
+        self._dataset_dirty = True
+        QTimer.singleShot(0, self, self._redraw_dirty)
 
     def _on_config_changed(self) -> None:
         self._config_dirty = True
@@ -479,8 +483,13 @@ class HistogramPanel(QWidget):
         self._redraw()
 
     def _redraw_dirty(self) -> None:
-        config, coverage = self._config_dirty, self._coverage_dirty
-        self._config_dirty = self._coverage_dirty = False
+        dataset, config, coverage = self._dataset_dirty, self._config_dirty, self._coverage_dirty
+        self._dataset_dirty = self._config_dirty = self._coverage_dirty = False
+        if dataset:
+            self._bin_shapes()
+            self._update_anchors(fit=True)
+            self._update_coverage()
+            return
         if config:
             self._apply_config()
         if coverage:

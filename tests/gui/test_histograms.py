@@ -28,6 +28,7 @@ def panel(qtbot, table):
     widget.show()
     state.set_dataset(table, None)
     state.set_result(analyze(table, state.config))
+    widget.flush()
     return widget
 
 
@@ -172,6 +173,7 @@ def test_without_coverage_nothing_is_unmatched(qtbot, table):
     qtbot.addWidget(widget)
     assert widget.summary.text() == "No dataset loaded."
     state.set_dataset(table, None)
+    qtbot.waitUntil(lambda: widget.aspect_plot.counts()[0].sum() > 0)  # its own event
     assert widget.aspect_plot.counts()[0].sum() == len(table)
     assert widget.aspect_plot.counts()[1].sum() == 0
     assert len(widget.density_plot.unmatched.getData()[0]) == 0
