@@ -481,6 +481,8 @@ class HistogramPanel(QWidget):
     def _on_coverage_changed(self) -> None:
         self._coverage_dirty = True
         self._redraw()
+        if self.state.is_current:  # the exact result the user waits for: no frame delay
+            self._redraw.flush()
 
     def _redraw_dirty(self) -> None:
         dataset, config, coverage = self._dataset_dirty, self._config_dirty, self._coverage_dirty

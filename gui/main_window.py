@@ -208,7 +208,7 @@ class MainWindow(QMainWindow):
         state.image_changed.connect(self._show_image)
         # results arrive at the worker's pace: draw the newest at most once per frame
         self._redraw_overlays = qthrottled(self._draw_overlays, FRAME_MS, parent=self)
-        state.coverage_changed.connect(self._redraw_overlays)
+        state.coverage_changed.connect(self._on_coverage_changed)
         state.selection_changed.connect(lambda _row: self._draw_overlays())
         state.config_changed.connect(self._on_config_changed)
         state.config_changed.connect(self._show_coverage_status)
@@ -378,6 +378,11 @@ class MainWindow(QMainWindow):
             self.view.grab().save(path, "PNG")
 
     # -- display ---------------------------------------------------------------------------------
+    def _on_coverage_changed(self) -> None:
+        self._redraw_overlays()
+        if self.state.is_current:  # the exact result the user waits for: no frame delay
+            self._redraw_overlays.flush()
+
     def _on_coverage_computed(self, seconds: float) -> None:
         self._compute_seconds = seconds
         self._show_coverage_status()

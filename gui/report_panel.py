@@ -351,7 +351,7 @@ class ReportPanel(QWidget):
         self.layout_box.addWidget(self.tabs, 1)
 
         self._refresh_soon = qthrottled(self.refresh, FRAME_MS, parent=self)
-        state.coverage_changed.connect(self._refresh_soon)
+        state.coverage_changed.connect(self._on_coverage_changed)
         state.config_changed.connect(self._refresh_soon)  # the result becomes "updating…"
         state.dataset_changed.connect(self.refresh)
         self.refresh()
@@ -359,6 +359,11 @@ class ReportPanel(QWidget):
     def flush(self) -> None:
         """Show an update still waiting for its frame now (before a snapshot, in tests)."""
         self._refresh_soon.flush()
+
+    def _on_coverage_changed(self) -> None:
+        self._refresh_soon()
+        if self.state.is_current:  # the exact result the user waits for: no frame delay
+            self._refresh_soon.flush()
 
     def _build_summary(self) -> None:
         caption = QLabel("RECALL")
