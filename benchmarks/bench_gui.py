@@ -25,6 +25,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _gui_harness import Heartbeat, open_window, run_until  # noqa: E402
 
 LAUNCH_PROBE = r"""
 import sys, time
@@ -70,20 +73,6 @@ def measure_launch(runs: int = 3) -> list[float]:
     return times
 
 
-def _window(folder: str):
-    from PySide6.QtCore import QSettings
-
-    from gui.app import create_application
-    from gui.main_window import MainWindow
-
-    app = create_application()
-    window = MainWindow(settings=QSettings(str(Path(folder) / "s.ini"),
-                                           QSettings.Format.IniFormat))
-    window.resize(1500, 950)
-    window.show()
-    return app, window
-
-
 def _wait_loaded(app, window, spec: str) -> None:
     from PySide6.QtCore import QEventLoop
 
@@ -94,43 +83,9 @@ def _wait_loaded(app, window, spec: str) -> None:
     window.loader.loaded.disconnect(loop.quit)
 
 
-def _until(app, condition, timeout_s: float = 60.0) -> None:
-    """Run the event loop (as the app does) until `condition()` holds."""
-    from PySide6.QtCore import QEventLoop
-
-    deadline = time.perf_counter() + timeout_s
-    while not condition() and time.perf_counter() < deadline:
-        app.processEvents(QEventLoop.ProcessEventsFlag.WaitForMoreEvents, 5)
-
-
 def _settled(window) -> bool:
     """The exact result of the current config is shown and drawn (nothing pending)."""
     return window.state.is_current and not window.coverage.busy
-
-
-class Heartbeat:
-    """A 5 ms timer whose longest gap is the longest event-loop stall a user would feel."""
-
-    def __init__(self):
-        from PySide6.QtCore import Qt, QTimer
-
-        self.beats: list[float] = []
-        self.timer = QTimer()
-        self.timer.setTimerType(Qt.TimerType.PreciseTimer)
-        self.timer.setInterval(5)
-        self.timer.timeout.connect(lambda: self.beats.append(time.perf_counter()))
-
-    def __enter__(self):
-        self.timer.start()
-        return self
-
-    def __exit__(self, *_):
-        self.timer.stop()
-
-    def longest_ms(self, start: float = 0.0, end: float = float("inf")) -> float | None:
-        beats = [b for b in self.beats if start <= b <= end]
-        gaps = [b - a for a, b in zip(beats, beats[1:], strict=False)]
-        return 1000 * max(gaps) if gaps else None
 
 
 def drag_ratio(app, window, steps: int = 120, hz: float = 60.0) -> dict:
@@ -166,10 +121,10 @@ def drag_ratio(app, window, steps: int = 120, hz: float = 60.0) -> dict:
         slider.setValue(origin - 1)
         timer.timeout.connect(step)
         timer.start()
-        _until(app, lambda: not timer.isActive(), 120)
+        run_until(app, lambda: not timer.isActive(), 120)
         slider.setSliderDown(False)
         released = time.perf_counter()
-        _until(app, lambda: _settled(window), 120)
+        run_until(app, lambda: _settled(window), 120)
         window.report.flush()
         window.histograms.flush()
         app.processEvents()
@@ -195,13 +150,13 @@ def measure_drag(images: int, repeats: int = 3) -> dict:
     from gui.app import create_application
 
     with tempfile.TemporaryDirectory() as folder:
-        app, window = _window(folder)
+        app, window = open_window(folder)
         _wait_loaded(app, window, f"demo?images={images}")
-        _until(app, lambda: _settled(window), 120)
+        run_until(app, lambda: _settled(window), 120)
         runs = []
         for _ in range(repeats):
             window.state.set_config(window.state.config.replace(aspect_ratios=(0.5, 1.0, 2.0)))
-            _until(app, lambda: _settled(window), 120)
+            run_until(app, lambda: _settled(window), 120)
             runs.append(drag_ratio(create_application(), window))
         window.close()
     keys = [k for k in runs[0] if k not in ("boxes", "changes", "nominal_s")]
@@ -214,9 +169,9 @@ def measure_drag(images: int, repeats: int = 3) -> dict:
 def measure_retune(repeats: int = 15) -> dict:
     """One aspect ratio typed in (a single change) -> the exact report of it shown, 100k boxes."""
     with tempfile.TemporaryDirectory() as folder:
-        app, window = _window(folder)
+        app, window = open_window(folder)
         _wait_loaded(app, window, "demo?images=11200")
-        _until(app, lambda: _settled(window), 120)
+        run_until(app, lambda: _settled(window), 120)
         state = window.state
         base = state.config
         first, exact = [], []
@@ -231,9 +186,9 @@ def measure_retune(repeats: int = 15) -> dict:
             state.coverage_changed.connect(record)
             start = time.perf_counter()
             state.set_config(base.replace(aspect_ratios=tuple(ratios)))
-            _until(app, lambda shown=shown: bool(shown), 60)
+            run_until(app, lambda shown=shown: bool(shown), 60)
             first.append(shown[0] - start)
-            _until(app, lambda: _settled(window), 60)
+            run_until(app, lambda: _settled(window), 60)
             window.report.flush()
             app.processEvents()
             exact.append(time.perf_counter() - start)
@@ -250,13 +205,13 @@ def measure_million(images: int = 112_000) -> dict:
     from gui.app import create_application
 
     with tempfile.TemporaryDirectory() as folder:
-        app, window = _window(folder)
-        _until(app, lambda: False, 0.5)  # the window's first paint is launch, not loading
+        app, window = open_window(folder)
+        run_until(app, lambda: False, 0.5)  # the window's first paint is launch, not loading
         with Heartbeat() as heart:
             start = time.perf_counter()
             _wait_loaded(app, window, f"demo?images={images}")
             load_seconds = time.perf_counter() - start
-            _until(app, lambda: _settled(window), 300)
+            run_until(app, lambda: _settled(window), 300)
             ready = time.perf_counter() - start
         loading = {"boxes": len(window.state.table), "load_seconds": round(load_seconds, 2),
                    "coverage_ready_seconds": round(ready, 2),

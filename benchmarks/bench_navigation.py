@@ -27,6 +27,9 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _gui_harness import open_window, run_until  # noqa: E402
 
 STEPS = 100
 STEP_MS = 50
@@ -98,30 +101,6 @@ def write_sigmf_folder(folder: Path) -> str:
     return f"sigmf:{folder}?nfft={SIGMF_NFFT}"
 
 
-def _window(folder: str):
-    from PySide6.QtCore import QSettings
-
-    from gui.app import create_application
-    from gui.main_window import MainWindow
-
-    app = create_application()
-    window = MainWindow(settings=QSettings(str(Path(folder) / "s.ini"),
-                                           QSettings.Format.IniFormat))
-    window.resize(1500, 950)
-    window.show()
-    return app, window
-
-
-def _run_until(app, condition, timeout_s: float) -> None:
-    """Run the event loop until `condition()` holds (or the timeout)."""
-    from PySide6.QtCore import QEventLoop
-
-    deadline = time.perf_counter() + timeout_s
-    while not condition() and time.perf_counter() < deadline:
-        app.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 20)
-        time.sleep(0.002)
-
-
 def _make_synchronous(window) -> None:
     """The old path: `source.pixels` called in `_show_image`, on the UI thread."""
     loader = window.pixel_loader
@@ -141,14 +120,14 @@ def navigate(spec: str, synchronous: bool) -> dict:
     from PySide6.QtCore import QEventLoop, Qt, QTimer
 
     with tempfile.TemporaryDirectory() as folder:
-        app, window = _window(folder)
+        app, window = open_window(folder)
         loop = QEventLoop()
         window.loader.loaded.connect(loop.quit)
         QTimer.singleShot(120_000, loop.quit)
         window.open_dataset(spec)
         loop.exec()
         window.coverage.wait(120)
-        _run_until(app, lambda: not window.pixel_loader.busy, 30)
+        run_until(app, lambda: not window.pixel_loader.busy, 30)
         if synchronous:
             _make_synchronous(window)
 
@@ -195,7 +174,7 @@ def navigate(spec: str, synchronous: bool) -> dict:
         view.show_image = original_show
         gaps = np.diff(beats) * 1000
         window.close()
-        _run_until(app, lambda: not window.pixel_loader.busy, 10)
+        run_until(app, lambda: not window.pixel_loader.busy, 10)
         return {
             "longest_stall_ms": round(float(gaps.max()), 1),
             "median_gap_ms": round(float(np.median(gaps)), 2),
