@@ -351,13 +351,22 @@ class MainWindow(QMainWindow):
             try:
                 save_config(self.state.config, path)
                 self.settings.setValue("last_config_path", path)
+                self.statusBar().showMessage(f"config saved to {path}", 8000)
             except (InputError, OSError) as error:
                 QMessageBox.warning(self, "Could not save config", str(error))
 
     def show_export_dialog(self) -> None:
         from gui.export_dialog import ExportDialog
 
-        ExportDialog(self.state.config, self, self.state.config.framework).exec()
+        state, session = self.state, self.coverage.session
+        if session is not None and (session.table is not state.table
+                                    or session.model_input != state.model_input):
+            session = None
+        dialog = ExportDialog(state.config, self, state.config.framework, session)
+        dialog.apply_requested.connect(state.set_config)
+        dialog.saved.connect(
+            lambda path: self.statusBar().showMessage(f"exported to {path}", 8000))
+        dialog.exec()
 
     def show_optimize_dialog(self) -> None:
         from gui.optimize_dialog import OptimizeDialog
