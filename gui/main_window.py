@@ -221,6 +221,7 @@ class MainWindow(QMainWindow):
             box.toggled.connect(lambda _checked: self._draw_overlays())
         self.cell_level.currentIndexChanged.connect(lambda _i: self._draw_cell_anchors())
         self.view.mouse_moved.connect(self._on_mouse_moved)
+        self.view.mouse_left.connect(self._forget_cursor)
         self.view.clicked.connect(self._on_view_clicked)
 
     # -- dataset loading --------------------------------------------------------------------------
@@ -426,6 +427,7 @@ class MainWindow(QMainWindow):
             self.image_spin.blockSignals(True)
             self.image_spin.setValue(index)
             self.image_spin.blockSignals(False)
+        self._forget_cursor()  # the cell under the pointer belonged to the previous image
         # boxes at once; pixels now if cached, else a placeholder until `_on_pixels_ready`
         pixels = self.pixel_loader.request(state.source, index, table.image_count)
         self.view.show_image(pixels, int(table.image_heights[index]),
@@ -498,6 +500,13 @@ class MainWindow(QMainWindow):
             positives = self._to_image(found.xyxy, index)
         self.view.set_positive_anchors(positives)
         self._draw_cell_anchors()
+
+    def _forget_cursor(self) -> None:
+        """No pointer over the image: no cell anchors (they would sit on unrelated boxes)."""
+        if self._cursor is not None:
+            self._cursor = None
+            self._cursor_timer.stop()
+            self.view.set_cell_anchors([])
 
     def _on_mouse_moved(self, x: float, y: float) -> None:
         self._cursor = (x, y)

@@ -61,6 +61,7 @@ class SpectrogramView(pg.PlotWidget):
     """pyqtgraph view of one image with ground truth and anchor overlays."""
 
     mouse_moved = Signal(float, float)  # image pixels
+    mouse_left = Signal()  # the pointer left the image area
     clicked = Signal(float, float)
 
     def __init__(self, parent=None):
@@ -173,6 +174,12 @@ class SpectrogramView(pg.PlotWidget):
         point = self._scene_to_image(position)
         if point is not None:
             self.mouse_moved.emit(*point)
+        else:  # over the axes or the colour bar
+            self.mouse_left.emit()
+
+    def leaveEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        super().leaveEvent(event)
+        self.mouse_left.emit()
 
     def _on_mouse_clicked(self, event) -> None:
         if event.button() != Qt.MouseButton.LeftButton or event.double():
