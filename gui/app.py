@@ -48,6 +48,12 @@ def create_window(dataset: str | None = None, config: str | None = None, setting
 
 def run_gui(argv: list[str]) -> int:
     args = parse_gui_arguments(argv)
+    from gui.platform_check import xcb_problem
+
+    problem = xcb_problem()
+    if problem is not None:
+        print(problem, file=sys.stderr)
+        return 2
     app = create_application()
     window = create_window(args.dataset, args.config)
     window.show()
