@@ -17,7 +17,11 @@ def parse_gui_arguments(argv: list[str]) -> argparse.Namespace:
 
 
 def create_application():
-    """The QApplication with pyqtgraph's options set once."""
+    """The QApplication with pyqtgraph's options set once (and the coverage kernel loaded
+    first: see `core.coverage.engine.load_kernel`)."""
+    from core.coverage.engine import load_kernel
+
+    load_kernel()
     import pyqtgraph as pg
     from PySide6.QtWidgets import QApplication
 

@@ -131,11 +131,37 @@ class CoverageController(QObject):
             state.set_result(result, shapes)
             self.computed.emit(seconds)
         if state.is_current:
-            self.busy_changed.emit(False)
+            if not self._compute_baseline():
+                self.busy_changed.emit(False)
         elif state.dragging and not result.exact and state.result_is_for_config:
             self._pause.start()  # the hand has not moved since: exact if it stays so
         else:
             self._start()  # the newest config: estimated while it moves, then exact
+
+    def _compute_baseline(self) -> bool:
+        """At rest, the exact report of a baseline nobody computed (the user moved on before
+        its result came): computed now so that before → after has its 'before'."""
+        state, session = self.state, self.session
+        baseline = state.missing_baseline
+        if baseline is None or session is None or baseline[1] != session.model_input:
+            return False
+        worker = create_worker(session.compute, baseline[0], _start_thread=False,
+                               _ignore_errors=True)
+        worker.returned.connect(self._on_baseline)
+        worker.errored.connect(self._on_errored)
+        self._worker = worker
+        worker.start()
+        return True
+
+    def _on_baseline(self, result) -> None:
+        self._worker = None
+        state = self.state
+        if self.session is not None and self.session.table is state.table:
+            state.remember_baseline(result)
+        if not state.is_current:
+            self._start()
+        else:
+            self.busy_changed.emit(False)
 
     def _on_errored(self, error: Exception) -> None:
         self._worker = None

@@ -187,12 +187,38 @@ class MainWindow(QMainWindow):
         self._action(menu, "Save view as PNG…", self.ask_save_view)
         menu.addSeparator()
         self._action(menu, "Quit", self.close, QKeySequence.StandardKey.Quit)
+        edit = self.menuBar().addMenu("&Edit")
+        self.undo_action = self._action(edit, "Undo config change", self.state.undo,
+                                        QKeySequence.StandardKey.Undo)
+        self.redo_action = self._action(edit, "Redo config change", self.state.redo,
+                                        QKeySequence.StandardKey.Redo)
+        self.redo_action.setShortcuts([QKeySequence("Ctrl+Y"), QKeySequence("Ctrl+Shift+Z")])
+        edit.addSeparator()
+        self.pin_action = self._action(edit, "Compare with this config", self._toggle_pin,
+                                       QKeySequence("Ctrl+B"))
+        self.pin_action.setCheckable(True)
+        self.pin_action.setToolTip("Keep the current config as the 'before' of the report's "
+                                   "before → after until unchecked")
         tools = self.menuBar().addMenu("&Tools")
         self._action(tools, "Optimize anchors…", self.show_optimize_dialog,
                      QKeySequence("Ctrl+Shift+O"))
 
+    def _toggle_pin(self) -> None:
+        if self.pin_action.isChecked():
+            self.state.pin_baseline()
+        else:
+            self.state.unpin_baseline()
+
+    def _show_history(self) -> None:
+        history = self.state.history
+        self.undo_action.setEnabled(bool(history.undo_stack))
+        self.redo_action.setEnabled(bool(history.redo_stack))
+        self.pin_action.setChecked(history.pinned is not None)
+
     def _connect(self) -> None:
         state = self.state
+        state.config_changed.connect(self._show_history)
+        state.baseline_changed.connect(self._show_history)
         self.loader.progress.connect(self._on_progress)
         self.loader.loaded.connect(self._on_loaded)
         self.loader.preview.connect(self._on_preview)

@@ -353,6 +353,7 @@ class ReportPanel(QWidget):
         self._refresh_soon = qthrottled(self.refresh, FRAME_MS, parent=self)
         state.coverage_changed.connect(self._on_coverage_changed)
         state.config_changed.connect(self._refresh_soon)  # the result becomes "updating…"
+        state.baseline_changed.connect(self._refresh_soon)
         state.dataset_changed.connect(self.refresh)
         self.refresh()
 
@@ -492,7 +493,8 @@ class ReportPanel(QWidget):
         change = report["recall"] - previous["recall"]
         self.recall_delta.setText(format_delta(PERCENT, change))
         set_text_colour(self.recall_delta, delta_colour(PERCENT, change, True))
-        was = f"was {format_value(PERCENT, previous['recall'])}"
+        was = ("vs pinned " if self.state.history.pinned is not None else "was ") + \
+            format_value(PERCENT, previous["recall"])
         self.recall_before.setText(f"{interval} · {was}" if interval else was)
 
     def _show_metric(self, metric: Metric, report: dict | None, previous: dict | None,

@@ -7,13 +7,16 @@ through its setters. Data flows one way (SPEC §1): dataset -> coverage under th
 from __future__ import annotations
 
 import numpy as np
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QObject, QTimer, Signal
 
 from core.analysis import CoverageResult, ModelInput
 from core.anchor_config import AnchorConfig, default_config
 from core.boxes import BoxTable
 from core.dataset_views import DatasetViews, UnmatchedShapes, rows_by_image
 from core.sources import Source
+from gui.config_history import ConfigHistory, Key
+
+GESTURE_GAP_MS = 800  # edits closer together than this (a spin box held down) are one gesture
 
 
 class AppState(QObject):
@@ -25,6 +28,7 @@ class AppState(QObject):
     image_changed = Signal(int)  # the image on screen
     selection_changed = Signal(int)  # the selected box (table row), -1 for none
     dragging_changed = Signal(bool)  # a slider of the config is held / let go
+    baseline_changed = Signal()  # the compared-with state, or its report, changed
 
     def __init__(self, parent: QObject | None = None):
         super().__init__(parent)
@@ -35,7 +39,12 @@ class AppState(QObject):
         self.result: CoverageResult | None = None  # the newest result shown (see is_current)
         self.exact_result: CoverageResult | None = None  # the newest exact one
         self.result_shapes: UnmatchedShapes | None = None  # histogram counts of `result`
-        self.previous_report: dict | None = None  # the exact report before the last change
+        self.history = ConfigHistory()  # undo / redo by gesture, baselines, exact reports
+        self._replaying = False  # undo / redo in progress: not itself an undo step
+        self._gesture_timer = QTimer(self)
+        self._gesture_timer.setSingleShot(True)
+        self._gesture_timer.setInterval(GESTURE_GAP_MS)
+        self._gesture_timer.timeout.connect(self.end_gesture)
         self.image_index = 0
         self.selected_box = -1
         self.views: DatasetViews | None = None
@@ -54,7 +63,7 @@ class AppState(QObject):
         self.result = None
         self.result_shapes = None
         self.exact_result = None
-        self.previous_report = None
+        self.history.forget_reports()
         if views is not None:
             self._box_order, self._image_starts = views.box_order, views.image_starts
         else:
@@ -73,28 +82,99 @@ class AppState(QObject):
     # -- config and coverage ----------------------------------------------------------------------
     def set_config(self, config: AnchorConfig) -> None:
         if config != self.config:
+            self._begin_gesture(undoable=not self._replaying)
             self.config = config
             self.config_changed.emit()
 
     def set_model_input(self, model_input: ModelInput) -> None:
         if model_input != self.model_input:
+            self._begin_gesture(undoable=False)
             self.model_input = model_input
             self.config_changed.emit()
 
     def set_dragging(self, dragging: bool) -> None:
+        """A slider is pressed (a gesture starts with its first move) or released (it ends)."""
         if dragging != self.dragging:
+            self.end_gesture()
             self.dragging = dragging
             self.dragging_changed.emit(dragging)
 
+    # -- gestures, baseline, undo ---------------------------------------------------------------
+    @property
+    def key(self) -> Key:
+        return (self.config, self.model_input)
+
+    def _begin_gesture(self, undoable: bool) -> None:
+        started = not self.history.in_gesture
+        self.history.begin(self.key, undoable)
+        if not self.dragging:
+            self._gesture_timer.start()  # (re)started by every edit of a burst
+        if started:
+            self.baseline_changed.emit()
+
+    def end_gesture(self) -> None:
+        """The next change starts a new gesture (and a new undo step)."""
+        self._gesture_timer.stop()
+        self.history.end()
+
+    @property
+    def previous_report(self) -> dict | None:
+        """The exact report of the baseline (the state before the latest gesture, or the pinned
+        one); None when it is the current state or its report is not known yet."""
+        baseline = self.history.baseline
+        if baseline is None or baseline == self.key:
+            return None
+        return self.history.report_of(baseline)
+
+    @property
+    def missing_baseline(self) -> Key | None:
+        """The baseline, when it differs from the current state and its report is unknown."""
+        baseline = self.history.baseline
+        if baseline is None or baseline == self.key or self.history.report_of(baseline):
+            return None
+        return baseline
+
+    def remember_baseline(self, result: CoverageResult) -> None:
+        """An exact result computed only for its numbers as a baseline."""
+        self.history.remember((result.config, result.model_input), result.report)
+        self.baseline_changed.emit()
+
+    def pin_baseline(self) -> None:
+        """Compare with the current state until unpinned."""
+        self.history.pinned = self.key
+        self.baseline_changed.emit()
+
+    def unpin_baseline(self) -> None:
+        self.history.pinned = None
+        self.baseline_changed.emit()
+
+    def undo(self) -> bool:
+        """Back to the config before the latest gesture; False when there is none."""
+        return self._replay(self.history.undo)
+
+    def redo(self) -> bool:
+        return self._replay(self.history.redo)
+
+    def _replay(self, step) -> bool:
+        self.end_gesture()
+        config = step(self.config)
+        if config is None:
+            return False
+        self._replaying = True
+        try:
+            self.set_config(config)
+        finally:
+            self._replaying = False
+        self.end_gesture()  # an undo is a gesture of its own: compared with where it left
+        return True
+
     def set_result(self, result: CoverageResult, shapes: UnmatchedShapes | None = None) -> None:
         """Show a finished coverage computation, exact or estimated, possibly of a config the
-        user has already moved past (`is_current` tells). A new exact result makes the previous
-        exact report the 'before'. `shapes`: the histograms' counts of it, when counted off the
-        UI thread."""
+        user has already moved past (`is_current` tells); exact reports are remembered for the
+        baselines. `shapes`: the histograms' counts of it, when counted off the UI thread."""
         if result.exact:
-            if self.exact_result is not None and self.exact_result.config != result.config:
-                self.previous_report = self.exact_result.report
             self.exact_result = result
+            self.history.remember((result.config, result.model_input), result.report)
         self.result = result
         self.result_shapes = shapes
         self.coverage_changed.emit()

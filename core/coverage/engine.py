@@ -143,6 +143,19 @@ def _size_groups(x1, y1, x2, y2, image, heights, widths) -> list[_SizeGroup]:
     return groups
 
 
+def load_kernel() -> None:
+    """Import the compiled kernel and the numba modules its first call would import.
+
+    A GUI calls this on its main thread before its first coverage worker starts: an import
+    made in a worker thread passes through PySide6's import hook, which is not safe off the main
+    thread (seen as segfaults in numba's first import). About 0.6 s, once per process."""
+    from numba.core.registry import cpu_target
+
+    import core.coverage.kernel  # noqa: F401 - imports numba
+
+    cpu_target.target_context.refresh()  # the lazily imported implementation registries
+
+
 def _all_anchors(grids: list[LevelGrid]) -> tuple[np.ndarray, np.ndarray]:
     """Every anchor of an image (levels in order) and the level index of each."""
     parts = [g.expand() for g in grids]

@@ -54,8 +54,10 @@ def panel(qtbot, demo):
 
 
 def show(panel, result) -> None:
-    """What the app does: the result's config is set, then its result arrives and is drawn."""
+    """What the app does: the result's config is set (an edit of its own, compared with the
+    state before it), then its result arrives and is drawn."""
     panel.state.set_config(result.config)
+    panel.state.end_gesture()
     panel.state.set_result(result)
     panel.flush()
 
