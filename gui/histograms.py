@@ -48,7 +48,7 @@ VIEW_PADDING = 0.04
 GROW_SPARE = 0.15  # a view that must grow for a new anchor line grows by this much more
 Y_HEADROOM = 1.25  # histogram y range over the highest bar  # of the view's log10 span
 MIN_PLOT_HEIGHT = 110  # px
-MIN_PLOT_WIDTH = 180
+MIN_PLOT_WIDTH = 160
 STACK_ASPECT = 1.45  # stack the plots when height >= this x width, else show them 2 x 2
 SIDE_TITLE = "Side √(w·h), {pixels}"
 PLOT_NAMES = ("aspect_ratio", "side_length", "best_iou", "width_height")
@@ -405,7 +405,7 @@ class HistogramPanel(QWidget):
         self.arrangement = ""  # "stack" (tall panel) or "grid" (2 x 2)
         for plot in self.plots():
             plot.setMinimumSize(MIN_PLOT_WIDTH, MIN_PLOT_HEIGHT)
-        self._arrange("stack")
+        self._arrange("grid")  # the smaller minimum: a first layout never grows the window
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(0)

@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
     QSpinBox,
     QToolBar,
 )
+from superqt import QElidingLabel
 from superqt.utils import qdebounced, qthrottled
 
 from core.anchor_config import (
@@ -50,6 +51,8 @@ from gui.spectrogram_view import SpectrogramView
 from gui.state import AppState
 
 RECENT_LIMIT = 10
+LEFT_SHARE, RIGHT_SHARE, SIDE_PANEL_MIN = 0.24, 0.32, 260  # of the window width; px
+BOTTOM_SHARE, BOTTOM_PANEL_MIN = 0.33, 220  # of the window height; px
 CURSOR_REFRESH_MS = 30
 CONFIG_SAVE_MS = 400
 
@@ -83,7 +86,7 @@ class MainWindow(QMainWindow):
         scroll = QScrollArea()
         scroll.setWidgetResizable(True)
         scroll.setWidget(self.anchor_panel)
-        scroll.setMinimumWidth(320)
+        scroll.setMinimumWidth(SIDE_PANEL_MIN)
         self._dock("Anchors", "anchors_dock", scroll, Qt.DockWidgetArea.LeftDockWidgetArea)
         self._dock("Box shapes", "shapes_dock", self.histograms,
                    Qt.DockWidgetArea.RightDockWidgetArea)
@@ -133,7 +136,6 @@ class MainWindow(QMainWindow):
         self.previous_button.setShortcut(QKeySequence(Qt.Key.Key_PageUp))
         self.next_button.setShortcut(QKeySequence(Qt.Key.Key_PageDown))
         self.next_uncovered_button.setShortcut(QKeySequence(Qt.Key.Key_N))
-        self.image_info = QLabel("")
         self.show_best = QCheckBox("best anchors")
         self.show_positives = QCheckBox("positives of selected")
         self.show_cell = QCheckBox("anchors at cursor")
@@ -149,14 +151,13 @@ class MainWindow(QMainWindow):
         bar.addWidget(QLabel(" Show: "))
         for widget in (self.show_best, self.show_positives, self.show_cell, self.cell_level):
             bar.addWidget(widget)
-        bar.addSeparator()
-        bar.addWidget(self.image_info)
 
     def _build_status_bar(self) -> None:
         self.progress_bar = QProgressBar()
         self.progress_bar.setMaximumWidth(240)
         self.cancel_button = QPushButton("Cancel")
-        self.dataset_label = QLabel("no dataset")
+        self.dataset_label = QElidingLabel("no dataset")  # a long spec must not push the rest
+        self.dataset_label.setMinimumWidth(120)
         self.coverage_label = QLabel("")
         status = self.statusBar()
         status.addWidget(self.dataset_label, 1)
@@ -460,9 +461,10 @@ class MainWindow(QMainWindow):
                              int(table.image_widths[index]),
                              pending=self.pixel_loader.pending(index))
         rows = state.boxes_of_image(index)
-        self.image_info.setText(
-            f"  id {table.image_ids[index]}  ·  {table.image_widths[index]}×"
-            f"{table.image_heights[index]} px  ·  {len(rows)} boxes")
+        # on the image itself, so it never falls off a narrow toolbar
+        self.view.set_caption(f"image {index} · id {table.image_ids[index]} · "
+                              f"{table.image_widths[index]}×{table.image_heights[index]} px · "
+                              f"{len(rows)} boxes")
         self._draw_overlays()
 
     def _on_pixels_ready(self, index: int, pixels) -> None:
@@ -578,6 +580,24 @@ class MainWindow(QMainWindow):
             self.restoreGeometry(geometry)
         if layout is not None:
             self.restoreState(layout)
+        self._layout_restored = layout is not None
+
+    def showEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        super().showEvent(event)
+        if not getattr(self, "_layout_restored", False):
+            self.share_space()
+
+    def share_space(self) -> None:
+        """Panels take their share of the window and the image keeps the rest (about 40 % of
+        the width, 60 % of the height): a small window shrinks the panels, not the image."""
+        width, height = self.width(), self.height()
+        side = [self.findChild(QDockWidget, name) for name in ("anchors_dock", "shapes_dock")]
+        self.resizeDocks(side, [max(SIDE_PANEL_MIN, int(LEFT_SHARE * width)),
+                                max(SIDE_PANEL_MIN, int(RIGHT_SHARE * width))],
+                         Qt.Orientation.Horizontal)
+        self.resizeDocks([self.findChild(QDockWidget, "coverage_dock")],
+                         [max(BOTTOM_PANEL_MIN, int(BOTTOM_SHARE * height))],
+                         Qt.Orientation.Vertical)
 
     def closeEvent(self, event) -> None:  # noqa: N802 - Qt's name
         self.loader.cancel()

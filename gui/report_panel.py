@@ -548,4 +548,5 @@ class ReportPanel(QWidget):
             needed = self.summary.heightForWidth(inner)
             if needed < 0:
                 needed = self.summary.sizeHint().height()
-            self.summary_scroll.setFixedHeight(min(needed, int(0.6 * height)))
+            self.summary_scroll.setMinimumHeight(0)  # never raises the window's minimum
+            self.summary_scroll.setMaximumHeight(min(needed, int(0.6 * height)))

@@ -12,6 +12,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
 
 from gui.frame_rate import cache_static_item
+from gui.theme import MUTED
 
 COLOR_MAP = "viridis"  # perceptual, and no reds: red/white outlines stay readable on it
 LEVEL_PERCENTILES = (2.0, 99.7)  # default colour levels: robust to a few hot pixels
@@ -71,6 +72,7 @@ class SpectrogramView(pg.PlotWidget):
         plot.setLabel("bottom", "time", units="px")
         plot.setLabel("left", "frequency", units="row")
         plot.invertY(True)  # row 0 (highest frequency) at the top, as the image is stored
+        plot.getViewBox().setAspectLocked(True, ratio=1.0)  # square pixels, at any window size
         self.image_item = pg.ImageItem(axisOrder="row-major")
         self.image_item.setColorMap(pg.colormap.get(COLOR_MAP))
         cache_static_item(self.image_item)  # overlays change often, the pixels seldom
@@ -119,6 +121,10 @@ class SpectrogramView(pg.PlotWidget):
             self.getPlotItem().getViewBox().setRange(xRange=(0, width), yRange=(0, height),
                                                      padding=0.02)
         self.image_size = (height, width)
+
+    def set_caption(self, text: str) -> None:
+        """What image this is (index, id, size, boxes), above it."""
+        self.getPlotItem().setTitle(text, size="9pt", color=MUTED)
 
     # -- overlays ------------------------------------------------------------------------------
     def set_boxes(self, xyxy: np.ndarray, matched: np.ndarray | None) -> None:
