@@ -20,8 +20,11 @@ from PySide6.QtWidgets import (
     QProgressBar,
     QPushButton,
     QScrollArea,
+    QSizePolicy,
     QSpinBox,
     QToolBar,
+    QVBoxLayout,
+    QWidget,
 )
 from superqt import QElidingLabel
 from superqt.utils import qdebounced, qthrottled
@@ -47,7 +50,7 @@ from gui.histograms import HistogramPanel
 from gui.live_status import status_text
 from gui.pixel_loader import PixelLoader
 from gui.report_panel import ReportPanel
-from gui.spectrogram_view import SpectrogramView
+from gui.spectrogram_view import SpectrogramView, legend_html
 from gui.state import AppState
 
 RECENT_LIMIT = 10
@@ -79,7 +82,18 @@ class MainWindow(QMainWindow):
         self._previewing = False  # showing the boxes of a load still running
 
         self.view = SpectrogramView()
-        self.setCentralWidget(self.view)
+        self.legend = QLabel(legend_html())  # every colour of the image, named
+        self.legend.setWordWrap(True)
+        self.legend.setTextFormat(Qt.TextFormat.RichText)
+        self.legend.setContentsMargins(6, 2, 6, 2)
+        self.legend.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        centre = QWidget()
+        centre_layout = QVBoxLayout(centre)
+        centre_layout.setContentsMargins(0, 0, 0, 0)
+        centre_layout.setSpacing(0)
+        centre_layout.addWidget(self.view, 1)
+        centre_layout.addWidget(self.legend)
+        self.setCentralWidget(centre)
         self.anchor_panel = AnchorPanel(self.state)
         self.histograms = HistogramPanel(self.state)
         self.report = ReportPanel(self.state)
@@ -350,6 +364,7 @@ class MainWindow(QMainWindow):
             self.cell_level.addItems(names)
             self.cell_level.setCurrentIndex(min(max(current, 0), self.cell_level.count() - 1))
             self.cell_level.blockSignals(False)
+            self.legend.setText(legend_html(len(names)))
         if self.show_cell.isChecked():
             self._cursor_timer.start()  # the cell's anchors follow the config, once per frame
 
@@ -511,7 +526,8 @@ class MainWindow(QMainWindow):
         result = state.result
         # exact for this image even when the report is an estimate (docs/live-tuning.md)
         coverage = result.coverage_of(rows) if result is not None else None
-        self.view.set_boxes(boxes, coverage.matched if coverage is not None else None)
+        self.view.set_boxes(boxes, coverage.matched if coverage is not None else None,
+                            coverage.low_quality_only if coverage is not None else None)
         selected = state.selected_box
         self.view.set_selected(table.xyxy(np.array([selected])) if selected >= 0 else None)
         if coverage is not None and self.show_best.isChecked():

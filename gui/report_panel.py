@@ -386,6 +386,13 @@ class ReportPanel(QWidget):
         self.recall_delta.setFont(delta_font)
         self.recall_before = QLabel("")
         set_text_colour(self.recall_before, MUTED)
+        self.low_quality_note = QLabel("")  # recall without the forced matches, beside it
+        set_text_colour(self.low_quality_note, WARNING)
+        self.low_quality_note.setWordWrap(True)
+        self.low_quality_note.setToolTip(
+            "The framework's matcher also gives each box the anchor(s) of its highest IoU when "
+            "that is below the positive threshold (torchvision's allow_low_quality_matches, "
+            "detectron2's, mmdet's min_pos_iou). Such a box trains on a poor anchor.")
         self.live_status = QLabel("")  # estimate / updating…: what the numbers are
         set_text_colour(self.live_status, WARNING)
         self.live_status.setWordWrap(True)
@@ -431,6 +438,7 @@ class ReportPanel(QWidget):
         layout.setSpacing(4)
         layout.addWidget(caption)
         layout.addLayout(headline)
+        layout.addWidget(self.low_quality_note)
         layout.addWidget(self.live_status)
         layout.addWidget(self.context)
         layout.addSpacing(4)
@@ -452,6 +460,7 @@ class ReportPanel(QWidget):
         self.live_status.setVisible(bool(status) and report is not None)
         set_text_colour(self.recall_value, MUTED if status else TEXT)
         self._show_recall(report, previous, intervals)
+        self._show_low_quality(report, result)
         for metric in METRICS:
             self._show_metric(metric, report, previous, intervals)
         if report is None:
@@ -496,6 +505,20 @@ class ReportPanel(QWidget):
         was = ("vs pinned " if self.state.history.pinned is not None else "was ") + \
             format_value(PERCENT, previous["recall"])
         self.recall_before.setText(f"{interval} · {was}" if interval else was)
+
+    def _show_low_quality(self, report: dict | None, result) -> None:
+        """Recall with and without the low-quality step's matches, side by side."""
+        count = report["low_quality_only"] if report is not None else 0
+        self.low_quality_note.setVisible(bool(count))
+        if not count:
+            return
+        boxes = (result.estimate.total_boxes if result.estimate is not None
+                 else len(result.coverage))
+        strict = report["recall"] - count / boxes if boxes else 0.0
+        about = "≈ " if result.estimate is not None else ""
+        self.low_quality_note.setText(
+            f"of which {about}{count:,d} boxes only by the low-quality step (no anchor reaches "
+            f"IoU {result.config.positive_iou:g}): {about}{100 * strict:.1f} % without them")
 
     def _show_metric(self, metric: Metric, report: dict | None, previous: dict | None,
                      intervals: dict[str, float]) -> None:

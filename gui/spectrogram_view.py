@@ -12,24 +12,47 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
 
 from gui.frame_rate import cache_static_item
-from gui.theme import MUTED
+from gui.theme import IOU_BAND_COLOURS, IOU_BAND_NAMES, MUTED, iou_band
 
 COLOR_MAP = "viridis"  # perceptual, and no reds: red/white outlines stay readable on it
 LEVEL_PERCENTILES = (2.0, 99.7)  # default colour levels: robust to a few hot pixels
 LEVEL_SAMPLE_PIXELS = 65_536
-MATCHED_PEN = pg.mkPen((255, 255, 255), width=1.5)
-UNMATCHED_PEN = pg.mkPen((255, 60, 60), width=2.2)
-UNKNOWN_PEN = pg.mkPen((200, 200, 200), width=1.5)
-SELECTED_PEN = pg.mkPen((0, 255, 255), width=3.0)
-POSITIVE_PEN = pg.mkPen((255, 120, 255), width=1.2, style=Qt.PenStyle.DashLine)
-# best anchors by IoU band: below negative, ignored band, positive
-IOU_BAND_PENS = (
-    pg.mkPen((255, 90, 90), width=1.2, style=Qt.PenStyle.DashLine),
-    pg.mkPen((255, 170, 40), width=1.2, style=Qt.PenStyle.DashLine),
-    pg.mkPen((255, 255, 255), width=1.2, style=Qt.PenStyle.DashLine),
-)
+MATCHED_COLOUR, UNMATCHED_COLOUR, UNKNOWN_COLOUR = "#ffffff", "#ff3c3c", "#c8c8c8"
+LOW_QUALITY_COLOUR, SELECTED_COLOUR, POSITIVE_COLOUR = "#e8b04b", "#00ffff", "#ff78ff"
+MATCHED_PEN = pg.mkPen(MATCHED_COLOUR, width=1.5)
+UNMATCHED_PEN = pg.mkPen(UNMATCHED_COLOUR, width=2.2)
+UNKNOWN_PEN = pg.mkPen(UNKNOWN_COLOUR, width=1.5)
+# matched only by the matcher's low-quality step (an anchor below the positive IoU)
+LOW_QUALITY_PEN = pg.mkPen(LOW_QUALITY_COLOUR, width=2.2, style=Qt.PenStyle.DotLine)
+SELECTED_PEN = pg.mkPen(SELECTED_COLOUR, width=3.0)
+POSITIVE_PEN = pg.mkPen(POSITIVE_COLOUR, width=1.2, style=Qt.PenStyle.DashLine)
+# best anchors by IoU band (gui.theme.iou_band): below negative, ignore band, positive
+IOU_BAND_PENS = tuple(pg.mkPen(colour, width=1.2, style=Qt.PenStyle.DashLine)
+                      for colour in IOU_BAND_COLOURS)
 LEVEL_COLORS = ((102, 194, 255), (255, 170, 90), (180, 130, 255), (120, 230, 170),
                 (255, 120, 200), (230, 230, 110), (160, 160, 160))
+
+
+def _swatch(colour: str, style: str) -> str:
+    return f"<span style='color:{colour}'>{style}</span>"
+
+
+def legend_html(levels: int = 3) -> str:
+    """One line naming every colour and line style the image uses."""
+    solid, dashed, dotted = "▭", "┅", "⋯"
+    bands = [f"{_swatch(c, dashed)} {n}" for c, n in zip(IOU_BAND_COLOURS, IOU_BAND_NAMES,
+                                                          strict=True)]
+    cells = "".join(_swatch("#{:02x}{:02x}{:02x}".format(*level_color(k)), solid)
+                    for k in range(levels))
+    return " &nbsp; ".join([
+        f"{_swatch(MATCHED_COLOUR, solid)} box with a positive anchor",
+        f"{_swatch(UNMATCHED_COLOUR, solid)} box without one",
+        f"{_swatch(LOW_QUALITY_COLOUR, dotted)} matched only by the low-quality step",
+        "best anchor: " + ", ".join(bands),
+        f"{_swatch(SELECTED_COLOUR, solid)} selected box, "
+        f"{_swatch(POSITIVE_COLOUR, dashed)} its positive anchors",
+        f"{cells} anchors of the cell under the cursor (one colour per level)",
+    ])
 
 
 def colour_levels(pixels: np.ndarray) -> tuple[float, float]:
@@ -88,9 +111,11 @@ class SpectrogramView(pg.PlotWidget):
         self.matched_item = _outline_item(MATCHED_PEN)
         self.unmatched_item = _outline_item(UNMATCHED_PEN)
         self.unknown_item = _outline_item(UNKNOWN_PEN)
+        self.low_quality_item = _outline_item(LOW_QUALITY_PEN)
         self.selected_item = _outline_item(SELECTED_PEN)
         for item in (*self.best_anchor_items, self.positive_item, self.unknown_item,
-                     self.matched_item, self.unmatched_item, self.selected_item):
+                     self.matched_item, self.low_quality_item, self.unmatched_item,
+                     self.selected_item):
             plot.addItem(item)
         self.no_pixels_label = pg.TextItem("no pixels", color="w", anchor=(0.5, 0.5))
         self.no_pixels_label.setVisible(False)
@@ -127,16 +152,21 @@ class SpectrogramView(pg.PlotWidget):
         self.getPlotItem().setTitle(text, size="9pt", color=MUTED)
 
     # -- overlays ------------------------------------------------------------------------------
-    def set_boxes(self, xyxy: np.ndarray, matched: np.ndarray | None) -> None:
-        """Ground-truth boxes; coloured matched / unmatched once coverage is known."""
+    def set_boxes(self, xyxy: np.ndarray, matched: np.ndarray | None,
+                  low_quality_only: np.ndarray | None = None) -> None:
+        """Ground-truth boxes; once coverage is known: matched, unmatched, and matched only by
+        the low-quality step (drawn apart: no anchor reaches the positive IoU)."""
         xyxy = np.asarray(xyxy, np.float64).reshape(-1, 4)
         if matched is None:
             self.unknown_item.setData(*rectangles_path(xyxy))
-            self.matched_item.setData([], [])
-            self.unmatched_item.setData([], [])
+            for item in (self.matched_item, self.unmatched_item, self.low_quality_item):
+                item.setData([], [])
             return
+        low = (np.zeros(len(xyxy), bool) if low_quality_only is None
+               else np.asarray(low_quality_only, bool))
         self.unknown_item.setData([], [])
-        self.matched_item.setData(*rectangles_path(xyxy[matched]))
+        self.matched_item.setData(*rectangles_path(xyxy[matched & ~low]))
+        self.low_quality_item.setData(*rectangles_path(xyxy[matched & low]))
         self.unmatched_item.setData(*rectangles_path(xyxy[~matched]))
 
     def set_selected(self, xyxy: np.ndarray | None) -> None:
@@ -146,7 +176,7 @@ class SpectrogramView(pg.PlotWidget):
                          positive_iou: float) -> None:
         """Each box's best anchor, coloured by whether its IoU is negative, ignored or positive."""
         xyxy = np.asarray(xyxy, np.float64).reshape(-1, 4)
-        band = np.digitize(iou, [negative_iou, positive_iou])
+        band = iou_band(iou, negative_iou, positive_iou)
         finite = np.isfinite(xyxy).all(axis=1)
         for index, item in enumerate(self.best_anchor_items):
             item.setData(*rectangles_path(xyxy[(band == index) & finite]))

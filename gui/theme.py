@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import QApplication, QLabel
 
@@ -14,6 +15,16 @@ ERROR = "#ff6b68"
 WARNING = "#e8b04b"
 GOOD = "#6fcf7f"
 ACCENT = "#3574f0"
+
+# One colour scheme for a best-anchor IoU, wherever it is shown (the image, the tables):
+IOU_BAND_COLOURS = ("#ff6b68", "#e8b04b", "#ffffff")
+IOU_BAND_NAMES = ("below the negative IoU", "in the ignore band", "at or above the positive IoU")
+
+
+def iou_band(iou, negative_iou: float, positive_iou: float):
+    """0 below `negative_iou`, 1 in the ignore band [negative, positive), 2 at or above
+    `positive_iou` (a scalar or an array, like `iou`)."""
+    return np.digitize(iou, [negative_iou, positive_iou])
 
 
 def dark_palette() -> QPalette:

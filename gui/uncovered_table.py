@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
 from core.analysis import CoverageResult
 from core.boxes import BoxTable
 from gui.state import AppState
+from gui.theme import IOU_BAND_COLOURS, iou_band
 
 # (header, tooltip); coordinates are the source's image pixels, as in `analyze --per-box`.
 COLUMNS: tuple[tuple[str, str], ...] = (
@@ -57,11 +58,9 @@ RIGHT = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
 LEFT = Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter
 
 
-def iou_colour(iou: float, positive_iou: float) -> QColor:
-    """Red for boxes far below the positive threshold, amber close to it."""
-    if iou < 0.5 * positive_iou:
-        return QColor("#ff7b72")
-    return QColor("#f2c14e")
+def iou_colour(iou: float, negative_iou: float, positive_iou: float) -> QColor:
+    """The IoU band's colour, the same as the best anchor's outline on the image."""
+    return QColor(IOU_BAND_COLOURS[int(iou_band(iou, negative_iou, positive_iou))])
 
 
 def _ranks(values: np.ndarray) -> np.ndarray:
@@ -265,8 +264,9 @@ class UncoveredBoxModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.TextAlignmentRole:
             return LEFT if column in TEXT_COLUMNS else RIGHT
         if role == Qt.ItemDataRole.ForegroundRole and column == BEST_IOU:
-            return iou_colour(float(self._result.coverage.best_iou[row]),
-                              self._result.config.positive_iou)
+            config = self._result.config
+            return iou_colour(float(self._result.coverage.best_iou[row]), config.negative_iou,
+                              config.positive_iou)
         if role == SORT_VALUE_ROLE:
             value = self._value(row, column)
             return value.item() if isinstance(value, np.generic) else value
