@@ -423,9 +423,13 @@ class AnchorPanel(QWidget):
             f"Anchors per location: {scales} scale{'s' * (scales != 1)} × {ratios} "
             f"ratio{'s' * (ratios != 1)} = <b>{config.anchors_per_location}</b>")
         reasons = inexpressible_reasons(config)
-        self.expressible_label.setText(f"⚠ Not expressible in {fw.label}: {'; '.join(reasons)}"
-                                       if reasons else "")
-        self.expressible_label.setVisible(bool(reasons))
+        notes = [f"⚠ Not expressible in {fw.label}: {'; '.join(reasons)}"] if reasons else []
+        sizes = list(config.sizes)
+        if any(later <= earlier for earlier, later in zip(sizes, sizes[1:], strict=False)):
+            notes.append("ⓘ Sizes do not increase with the level: the levels serve different "
+                         "size bands than the backbone's strides suggest.")
+        self.expressible_label.setText("<br>".join(notes))
+        self.expressible_label.setVisible(bool(notes))
 
     def _show_error(self, section: str, message: str) -> None:
         label = self.error_labels[section]

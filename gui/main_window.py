@@ -7,7 +7,7 @@ import json
 from functools import lru_cache
 
 import numpy as np
-from PySide6.QtCore import QSettings, Qt, QTimer
+from PySide6.QtCore import QEvent, QSettings, Qt, QTimer
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -80,6 +80,8 @@ class MainWindow(QMainWindow):
         self.pixel_loader.ready.connect(self._on_pixels_ready)
         self.pixel_loader.failed.connect(self._on_pixels_failed)
         self._previewing = False  # showing the boxes of a load still running
+        self._attempted_spec: str | None = None  # the newest spec asked to load
+        self._failed_spec: str | None = None  # ... if it failed: the dialog offers it again
 
         self.view = SpectrogramView()
         self.legend = QLabel(legend_html())  # every colour of the image, named
@@ -137,6 +139,7 @@ class MainWindow(QMainWindow):
         self.image_spin = QSpinBox()
         self.image_spin.setMinimumWidth(90)
         self.image_spin.setKeyboardTracking(False)
+        self.image_spin.installEventFilter(self)  # N jumps even while the image box has focus
         self.previous_button = QPushButton("◀")
         self.next_button = QPushButton("▶")
         self.previous_uncovered_button = QPushButton("◀ unmatched")
@@ -218,6 +221,16 @@ class MainWindow(QMainWindow):
         self._action(tools, "Optimize anchors…", self.show_optimize_dialog,
                      QKeySequence("Ctrl+Shift+O"))
 
+    def eventFilter(self, watched, event) -> bool:  # noqa: N802 - Qt's name
+        """N / Shift+N in the image box: the box takes letters as input, the shortcut would
+        never fire."""
+        if (watched is self.image_spin and event.type() == QEvent.Type.KeyPress
+                and event.key() == Qt.Key.Key_N):
+            shift = event.modifiers() & Qt.KeyboardModifier.ShiftModifier
+            self.jump_to_uncovered(-1 if shift else 1)
+            return True
+        return super().eventFilter(watched, event)
+
     def _toggle_pin(self) -> None:
         if self.pin_action.isChecked():
             self.state.pin_baseline()
@@ -269,6 +282,7 @@ class MainWindow(QMainWindow):
     def open_dataset(self, spec: str) -> None:
         """Load `spec` in the background; the current dataset stays until the new one is ready."""
         self._set_loading(True)
+        self._attempted_spec = spec
         self.statusBar().showMessage(f"loading {spec}…")
         # with nothing on screen yet, show the boxes as they stream in
         self._previewing = self.state.table is None
@@ -278,7 +292,8 @@ class MainWindow(QMainWindow):
         from gui.open_dataset_dialog import OpenDatasetDialog
 
         current = self.state.table.spec if self.state.table is not None else "demo"
-        dialog = OpenDatasetDialog(self._recent(), current, self)
+        # after an error, the dialog comes back with what was typed, to be fixed
+        dialog = OpenDatasetDialog(self._recent(), self._failed_spec or current, self)
         if dialog.exec():
             self.open_dataset(dialog.spec())
 
@@ -318,6 +333,7 @@ class MainWindow(QMainWindow):
         self._previewing = False
 
     def _on_load_failed(self, message: str) -> None:
+        self._failed_spec = self._attempted_spec
         self._on_load_ended()
         QMessageBox.warning(self, "Could not open dataset", message)
 
@@ -328,6 +344,7 @@ class MainWindow(QMainWindow):
 
     def _on_loaded(self, table: BoxTable, source: Source, views, first_pixels) -> None:
         self._previewing = False
+        self._failed_spec = None
         self._on_load_ended()
         self._remember_dataset(table.spec)
         self.pixel_loader.set_source(source, table.image_count)
@@ -342,6 +359,7 @@ class MainWindow(QMainWindow):
             f"{table.spec}: {table.image_count:,d} images, {len(table):,d} boxes{skipped}")
         self.image_spin.blockSignals(True)
         self.image_spin.setRange(0, max(table.image_count - 1, 0))
+        self.image_spin.setSuffix(f" / {max(table.image_count - 1, 0)}")  # the limit, visible
         self.image_spin.setValue(0)
         self.image_spin.blockSignals(False)
 
@@ -472,9 +490,11 @@ class MainWindow(QMainWindow):
         self._forget_cursor()  # the cell under the pointer belonged to the previous image
         # boxes at once; pixels now if cached, else a placeholder until `_on_pixels_ready`
         pixels = self.pixel_loader.request(state.source, index, table.image_count)
+        pending = self.pixel_loader.pending(index)
         self.view.show_image(pixels, int(table.image_heights[index]),
-                             int(table.image_widths[index]),
-                             pending=self.pixel_loader.pending(index))
+                             int(table.image_widths[index]), pending=pending,
+                             reason="" if pixels is not None or pending
+                             else self._no_pixels_reason(index))
         rows = state.boxes_of_image(index)
         # on the image itself, so it never falls off a narrow toolbar
         self.view.set_caption(f"image {index} · id {table.image_ids[index]} · "
@@ -485,8 +505,17 @@ class MainWindow(QMainWindow):
     def _on_pixels_ready(self, index: int, pixels) -> None:
         table = self.state.table
         if table is not None and index == self.state.image_index:
+            reason = self._no_pixels_reason(index) if pixels is None else ""
             self.view.show_image(pixels, int(table.image_heights[index]),
-                                 int(table.image_widths[index]), reset_zoom=False)
+                                 int(table.image_widths[index]), reset_zoom=False,
+                                 reason=reason)
+
+    def _no_pixels_reason(self, index: int) -> str:
+        """Why image `index` has no pixels (shown on the image and in the status bar)."""
+        source = self.state.source
+        reason = source.no_pixels_reason(index) if source is not None else "no source"
+        self.statusBar().showMessage(f"no pixels for image {index}: {reason}", 8000)
+        return reason
 
     def _on_pixels_failed(self, index: int, message: str) -> None:
         table = self.state.table

@@ -59,9 +59,16 @@ class OptimizeDialog(QDialog):
         self.status = QLabel("", wordWrap=True)
         self.outcome = QLabel("", wordWrap=True, textFormat=Qt.TextFormat.RichText)
         self.start_button = QPushButton("Start")
-        self.cancel_button = QPushButton("Cancel")
+        # one clear pair at a time: Stop while searching; Apply / Close (discard) after
+        self.cancel_button = QPushButton("Stop")
+        self.cancel_button.setToolTip("Stop the search; the best config so far is offered")
         self.apply_button = QPushButton("Apply")
-        self.discard_button = QPushButton("Discard")
+        self.apply_button.setToolTip("Use the optimized config in the main window")
+        self.discard_button = QPushButton("Close")
+        self.discard_button.setToolTip("Close without changing the config")
+        for button in (self.cancel_button, self.discard_button):
+            button.setAutoDefault(False)
+        self.start_button.setDefault(True)
         buttons = QHBoxLayout()
         buttons.addStretch(1)
         for button in (self.start_button, self.cancel_button, self.apply_button,
@@ -132,6 +139,8 @@ class OptimizeDialog(QDialog):
 
     def _set_running(self, running: bool) -> None:
         self.start_button.setEnabled(not running)
+        self.cancel_button.setVisible(running)
+        self.discard_button.setVisible(not running)
         for spin in (self.ratio_spin, self.scale_spin, self.budget_spin, self.seed_spin,
                      self.size_check):
             spin.setEnabled(not running)
@@ -162,6 +171,8 @@ class OptimizeDialog(QDialog):
             f"ratios w/h: {_numbers(config.aspect_ratios)}<br>scales: "
             f"{_numbers(config.scales)}<br>sizes: {_numbers(config.sizes)}{notes}")
         self.apply_button.setEnabled(True)
+        self.apply_button.setDefault(True)
+        self.apply_button.setFocus()
 
     def _on_errored(self, error: Exception) -> None:
         self._worker = None

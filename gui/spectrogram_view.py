@@ -128,11 +128,12 @@ class SpectrogramView(pg.PlotWidget):
 
     # -- pixels --------------------------------------------------------------------------------
     def show_image(self, pixels: np.ndarray | None, height: int, width: int,
-                   reset_zoom: bool = True, pending: bool = False) -> None:
-        """Show one image's pixels (or a 'no pixels' placeholder of its size; 'loading…' while
-        they are still `pending`)."""
+                   reset_zoom: bool = True, pending: bool = False, reason: str = "") -> None:
+        """Show one image's pixels (or a 'no pixels' placeholder of its size, with the
+        `reason`; 'loading…' while they are still `pending`)."""
         if pixels is None:
-            self.no_pixels_label.setText("loading…" if pending else "no pixels")
+            self.no_pixels_label.setText("loading…" if pending else
+                                         "no pixels" + (f"\n{reason}" if reason else ""))
             self.image_item.setImage(np.zeros((height, width), np.float32), autoLevels=False)
             self.no_pixels_label.setPos(width / 2, height / 2)
             self.no_pixels_label.setVisible(True)

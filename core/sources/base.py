@@ -88,6 +88,10 @@ class Source(abc.ABC):
         """The (H, W) float32 spectrogram of one image (e.g. dB), or None if it has no pixels."""
         return None
 
+    def no_pixels_reason(self, image_index: int) -> str:
+        """Why `pixels(image_index)` is None, in words a user can act on."""
+        return f"{self.spec.kind} datasets carry no pixels"
+
 
 ProgressCallback = Callable[[int, "int | None"], None]
 CancelCheck = Callable[[], bool]

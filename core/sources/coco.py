@@ -39,6 +39,7 @@ from core.sources.base import BoxBatch, Source, SourceSpec
 from core.sources.image_files import (
     ImageFolder,
     image_pixels,
+    missing_image_reason,
     resolve_folder,
     size_from_image_file,
 )
@@ -204,6 +205,14 @@ class CocoSource(Source):
         """Luminance of image `image_index`'s file (float32), None when it has no file."""
         return image_pixels(self.file_names, image_index,
                             find=lambda name: self.folder.find(name or ""))
+
+    def no_pixels_reason(self, image_index: int) -> str:
+        name = self.file_names[image_index] if 0 <= image_index < len(self.file_names) else None
+        if self.folder.root is None:
+            return "no images folder given (add ?images=DIR to the dataset spec)"
+        if not name:
+            return "the annotation gives this image no file_name"
+        return missing_image_reason(None, f"{name!r} in {self.folder.root}")
 
 
 # --- decoding helpers ----------------------------------------------------------------------------

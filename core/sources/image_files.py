@@ -214,6 +214,14 @@ def image_pixels(images: Sequence, image_index: int,
     return read_luminance(path)
 
 
+def missing_image_reason(path: Path | None, looked_for: str) -> str:
+    """Why an image-file source has no pixels for an image: `path` is the file it resolved to
+    (None: none), `looked_for` says what it searched."""
+    if path is None:
+        return f"no image file found: looked for {looked_for}"
+    return f"image file not found: {path}"
+
+
 # --- label text files ---------------------------------------------------------------------------
 
 def read_label_text(path: str | os.PathLike) -> str | None:

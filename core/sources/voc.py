@@ -36,7 +36,12 @@ import numpy as np
 
 from core.errors import InputError
 from core.sources.base import BoxBatch, Source, SourceSpec
-from core.sources.image_files import ImageFolder, image_pixels, size_from_image_file
+from core.sources.image_files import (
+    ImageFolder,
+    image_pixels,
+    missing_image_reason,
+    size_from_image_file,
+)
 from core.sources.options import check_options, folder_option, parse_classes_option
 from core.sources.tensors import positions
 
@@ -253,3 +258,9 @@ class VocSource(Source):
     def pixels(self, image_index: int) -> np.ndarray | None:
         """Luminance (float32) of image `image_index` in load order; None when it has no file."""
         return image_pixels(self._image_paths, image_index)
+
+    def no_pixels_reason(self, image_index: int) -> str:
+        paths = self._image_paths
+        path = paths[image_index] if 0 <= image_index < len(paths) else None
+        return missing_image_reason(path, "the XML's <filename> (or its stem) in the images "
+                                          "folder (images=DIR, else DIR/JPEGImages)")

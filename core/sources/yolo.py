@@ -52,6 +52,7 @@ from core.sources.image_files import (
     image_pixels,
     images_by_stem,
     list_images,
+    missing_image_reason,
     read_image_size,
     read_label_text,
     read_text,
@@ -454,3 +455,9 @@ class YoloSource(Source):
     def pixels(self, image_index: int) -> np.ndarray | None:
         """Luminance (float32) of image `image_index` in load order; None when it has no file."""
         return image_pixels(self._image_paths, image_index)
+
+    def no_pixels_reason(self, image_index: int) -> str:
+        paths = self._image_paths
+        path = paths[image_index] if 0 <= image_index < len(paths) else None
+        return missing_image_reason(path, "an image of the same name beside the labels "
+                                          "(or in the images folder)")

@@ -28,9 +28,15 @@ def test_cancel_keeps_config(window, load, qtbot):
     config = state.config
     dialog = OptimizeDialog(state, window)
     dialog.budget_spin.setValue(60)
+    assert not dialog.cancel_button.isVisibleTo(dialog)  # one pair: Start / Close
+    assert dialog.discard_button.text() == "Close" and dialog.start_button.isDefault()
     dialog.start()
+    assert dialog.cancel_button.isVisibleTo(dialog)  # while searching: Stop only
+    assert not dialog.discard_button.isVisibleTo(dialog)
     dialog.cancel_button.click()
     qtbot.waitUntil(lambda: not dialog.running, timeout=30_000)
     assert dialog.result is not None and dialog.result.stopped == "cancelled"
+    assert not dialog.cancel_button.isVisibleTo(dialog)
+    assert dialog.apply_button.isDefault() and dialog.discard_button.isVisibleTo(dialog)
     dialog.discard_button.click()
     assert state.config == config
