@@ -45,6 +45,7 @@ LEVEL_COLORS = ((255, 235, 90), (90, 225, 200), (240, 110, 220), (180, 150, 255)
 """Anchor levels in order (the first level of the config gets the first colour)."""
 DENSITY_COLORS = ((0.0, BACKGROUND), (0.12, "#1f3550"), (0.55, "#2f73b8"), (1.0, "#d6ecff"))
 VIEW_PADDING = 0.04
+LABEL_GAP_PX = 6  # between two labels in one row
 GROW_SPARE = 0.15  # a view that must grow for a new anchor line grows by this much more
 Y_HEADROOM = 1.25  # histogram y range over the highest bar  # of the view's log10 span
 MIN_PLOT_HEIGHT = 110  # px
@@ -149,12 +150,12 @@ class VerticalLines:
     """A reusable set of labelled vertical lines on one plot: lines are created only when more
     are needed than ever before and hidden when fewer are, never rebuilt."""
 
-    def __init__(self, plot: pg.PlotItem, label_position: float = 0.97,
-                 stagger_within: float = 0.0):
+    def __init__(self, plot: pg.PlotItem, label_position: float = 0.97):
         self.plot = plot
         self.label_position = label_position
-        self.stagger_within = stagger_within  # labels closer than this (x units) go one row down
         self.lines: list[pg.InfiniteLine] = []
+        plot.getViewBox().sigXRangeChanged.connect(self._place_labels)
+        plot.getViewBox().sigResized.connect(self._place_labels)
         self._shown: list[tuple | None] = []  # (pen, label, colour) last set on each line
 
     def show(self, positions: Sequence[float], pens: Sequence, labels: Sequence[str],
@@ -187,19 +188,38 @@ class VerticalLines:
                 line.label.setColor(colour)
                 line.label.setVisible(bool(label))
             self._shown[k] = (pen, label, colour)
-        self._stagger(positions, labels)
+        self._place_labels()
 
-    def _stagger(self, positions: Sequence[float], labels: Sequence[str]) -> None:
-        """Drop a label one row when it would sit on its left neighbour's label."""
-        previous, lowered = -np.inf, False
-        for k in np.argsort(positions, kind="stable"):
-            if not labels[k]:
-                continue
-            lowered = not lowered and positions[k] - previous < self.stagger_within
-            position = self.label_position - (0.14 if lowered else 0.0)
-            if self.lines[k].label.orthoPos != position:
-                self.lines[k].label.setPosition(position)
-            previous = positions[k]
+    def _place_labels(self, *_) -> None:
+        """Give each label a row (from the top) where it overlaps no other label, and keep it
+        inside the plot: a label that would cross an edge is drawn beside its line instead of
+        centred on it. Runs after each update and when the x range changes."""
+        view_box = self.plot.getViewBox()
+        (left, right), pixel = view_box.viewRange()[0], view_box.viewPixelSize()[0]
+        shown = [(line.value(), line) for line in self.lines
+                 if line.isVisible() and line.label.isVisible() and line.label.format]
+        if not shown:
+            return
+        text_height = max(line.label.textItem.boundingRect().height() for _, line in shown)
+        row_step = (text_height + 1) / max(view_box.sceneBoundingRect().height(), 1.0)
+        row_ends: list[float] = []  # per row, the right end of its last label (x units)
+        for x, line in sorted(shown, key=lambda item: item[0]):
+            width = (line.label.textItem.boundingRect().width() + LABEL_GAP_PX) * pixel
+            anchor, start = 0.5, x - width / 2
+            if start < left:
+                anchor, start = 0.0, x
+            elif start + width > right:
+                anchor, start = 1.0, x - width
+            row = next((r for r, end in enumerate(row_ends) if start > end), len(row_ends))
+            if row == len(row_ends):
+                row_ends.append(start + width)
+            row_ends[row] = start + width
+            position = self.label_position - row_step * row
+            if line.label.anchors[0][0] != anchor:
+                line.label.anchors = [(anchor, 0.0), (anchor, 0.0)]
+                line.label.updatePosition()
+            if line.label.orthoPos != position:
+                line.label.setPosition(position)
 
     def positions(self) -> list[float]:
         """log10 positions of the visible lines."""
@@ -230,7 +250,7 @@ class CountHistogram(pg.PlotWidget):
         self.plot.addItem(self.all_curve)
         self.plot.addItem(self.unmatched_curve)
         self.plot.setYRange(0, 1, padding=0)
-        self.lines = VerticalLines(self.plot, stagger_within=0.25 if log_x else 0.0)
+        self.lines = VerticalLines(self.plot)
         self.user_moved_view = False
         self.plot.getViewBox().sigRangeChangedManually.connect(self._moved)
 
@@ -384,10 +404,6 @@ class HistogramPanel(QWidget):
         self.iou_plot.plot.setXRange(0.0, 1.0, padding=0.01)
         self.iou_thresholds = VerticalLines(self.iou_plot.plot)
         self.iou_thresholds.show([0.4, 0.5], [AXIS_PEN] * 2, ["", ""], [TEXT] * 2)
-        # the two threshold labels point outwards (negative left, positive right): no overlap
-        for line, anchor in zip(self.iou_thresholds.lines, ((1.0, 0.0), (0.0, 0.0)), strict=True):
-            line.label.anchors = [anchor, anchor]
-            line.label.updatePosition()
         self.density_plot = ShapeDensity()
 
         self.summary.setToolTip("Unmatched: the box gets no positive anchor under the "

@@ -223,3 +223,19 @@ def test_count_axis_labels_stay_short():
 
     assert [format_count(v) for v in (0, 950, 5000, 20000, 150000, 1.5e6)] == \
         ["0", "950", "5000", "20k", "150k", "1.5M"]
+
+
+def test_line_labels_never_overlap_and_stay_inside(panel, qtbot):
+    state = panel.state
+    ratios = (0.0427, 0.1082, 0.3035, 0.883, 1.364, 4.125)  # close pairs, one at the edge
+    state.set_config(state.config.replace(aspect_ratios=ratios, scales=(1.0, 1.1, 1.2)))
+    panel.flush()
+    qtbot.wait(20)
+    for plot in (panel.aspect_plot, panel.side_plot):
+        box = plot.plot.getViewBox().sceneBoundingRect()
+        rects = [line.label.sceneBoundingRect() for line in plot.lines.lines
+                 if line.isVisible() and line.label.isVisible() and line.label.format]
+        assert len(rects) >= 5
+        for k, a in enumerate(rects):
+            assert box.left() - 1 <= a.left() and a.right() <= box.right() + 1
+            assert all(not a.intersects(b) for b in rects[k + 1:]), "labels overlap"
