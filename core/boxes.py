@@ -198,10 +198,11 @@ class BoxTableBuilder:
         if self.strict and (reasons != KEPT).any():
             bad = int(np.flatnonzero(reasons != KEPT)[0])
             ids = np.concatenate(self._image_ids) if self._image_ids else np.zeros(0)
-            image_name = ids[image[bad]] if known[bad] else image[bad]
+            image_name = (f"image {ids[image[bad]]}" if known[bad]
+                          else "an image the source does not have")  # e.g. a label file alone
             raise InputError(
                 f"box skipped ({SKIP_REASONS[reasons[bad] - 1]}), --strict forbids it",
-                file=file or self.spec, record=f"image {image_name}, box {box_index[bad]}")
+                file=file or self.spec, record=f"{image_name}, box {box_index[bad]}")
         for code, count in zip(*np.unique(reasons[reasons != KEPT], return_counts=True),
                                strict=True):
             self.skipped[SKIP_REASONS[code - 1]] += int(count)

@@ -67,8 +67,9 @@ METRICS = (
     Metric("best_possible_recall", "Best possible recall", PERCENT, True,
            "share of boxes whose best anchor IoU reaches the positive threshold"),
     Metric("ceiling_recall", "Ceiling recall", PERCENT, True,
-           "share of boxes that an anchor of the box's own shape at the nearest centre of the "
-           "finest level could cover: the limit of tuning ratios and scales on this grid"),
+           "share of boxes that some anchor (any width and height) centred on any level's "
+           "lattice could cover: the limit of tuning ratios, scales and sizes on this grid "
+           "(docs/ceiling.md)"),
     Metric("mean_best_iou", "Mean best IoU", IOU, True, "mean over boxes of the best anchor IoU"),
     Metric("median_best_iou", "Median best IoU", IOU, True,
            "median over boxes of the best anchor IoU"),
@@ -137,10 +138,10 @@ def delta_colour(kind: str, delta: float, higher_is_better: bool) -> str:
 
 
 INTERPRETATION_TIP = (
-    "Missed because of shapes: an anchor of the box's own shape on this grid would reach the "
-    "positive IoU, the configured ratios and scales do not - tune them.\n"
-    "Beyond any shape: even an anchor of the box's exact shape at the nearest centre of the "
-    "finest level stays below the positive IoU - add a finer level or enlarge the input.\n"
+    "Missed because of shapes: some anchor shape on this grid would reach the positive IoU, the "
+    "configured ratios, scales and sizes do not - tune them.\n"
+    "Beyond any shape: no anchor of any width and height centred on any level's lattice "
+    "reaches the positive IoU - add a finer level or enlarge the input.\n"
     "Low-quality step: the framework's matcher forces the best anchor of each box, even below "
     "the positive IoU.")
 

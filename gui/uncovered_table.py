@@ -43,12 +43,14 @@ COLUMNS: tuple[tuple[str, str], ...] = (
     ("w/h", "aspect ratio, width / height"),
     ("best IoU", "highest IoU of any anchor with this box"),
     ("best level", "pyramid level of the anchor reaching the best IoU"),
+    ("ceiling IoU", "best IoU any anchor shape centred on this grid could reach: below the "
+                    "positive IoU, only a finer stride can cover the box (docs/ceiling.md)"),
 )
-(IMAGE_ID, BOX_INDEX, CLASS, X1, Y1, X2, Y2, WIDTH, HEIGHT, RATIO, BEST_IOU, BEST_LEVEL) = range(
-    len(COLUMNS))
+(IMAGE_ID, BOX_INDEX, CLASS, X1, Y1, X2, Y2, WIDTH, HEIGHT, RATIO, BEST_IOU, BEST_LEVEL,
+ CEILING_IOU) = range(len(COLUMNS))
 TEXT_COLUMNS = (IMAGE_ID, CLASS)
-VISUAL_ORDER = (IMAGE_ID, BOX_INDEX, CLASS, BEST_IOU, BEST_LEVEL, WIDTH, HEIGHT, RATIO, X1, Y1, X2,
-                Y2)
+VISUAL_ORDER = (IMAGE_ID, BOX_INDEX, CLASS, BEST_IOU, BEST_LEVEL, CEILING_IOU, WIDTH, HEIGHT,
+                RATIO, X1, Y1, X2, Y2)
 SORT_VALUE_ROLE = Qt.ItemDataRole.UserRole  # the raw (unformatted) value of a cell
 TABLE_ROW_ROLE = Qt.ItemDataRole.UserRole + 1  # the BoxTable row a view row shows
 
@@ -211,6 +213,8 @@ class UncoveredBoxModel(QAbstractTableModel):
             return (table.x2[rows] - table.x1[rows]) / (table.y2[rows] - table.y1[rows])
         if column == BEST_IOU:
             return coverage.best_iou[rows]
+        if column == CEILING_IOU:
+            return coverage.ceiling_iou[rows]
         raise ValueError(f"column {column} is not numeric")
 
     def _level_numbers(self, rows: np.ndarray | int):
@@ -241,7 +245,7 @@ class UncoveredBoxModel(QAbstractTableModel):
             return str(value)
         if column == BEST_LEVEL:
             return f"P{value}" if value >= 0 else "—"
-        if column == BEST_IOU:
+        if column in (BEST_IOU, CEILING_IOU):
             return f"{value:.3f}"
         if column == RATIO:
             return f"{value:.3g}"
@@ -353,7 +357,8 @@ class UncoveredBoxTable(QWidget):
                   BOX_INDEX: metrics.horizontalAdvance("box 00") + 14,
                   CLASS: metrics.horizontalAdvance("narrowband") + 16,
                   BEST_IOU: metrics.horizontalAdvance("best IoU ") + 18,
-                  BEST_LEVEL: metrics.horizontalAdvance("best level ") + 18}
+                  BEST_LEVEL: metrics.horizontalAdvance("best level ") + 18,
+                  CEILING_IOU: metrics.horizontalAdvance("ceiling IoU ") + 18}
         for column in range(len(COLUMNS)):
             self.view.setColumnWidth(column, widths.get(column, digits))
 

@@ -18,7 +18,7 @@ from core.errors import InputError
 from core.frameworks import FRAMEWORKS
 
 PER_BOX_COLUMNS = ("image_id", "box_index", "class", "x1", "y1", "x2", "y2", "best_iou",
-                   "positives", "matched", "best_level")
+                   "positives", "matched", "best_level", "ceiling_iou")
 
 
 def add_parser(subparsers) -> None:
@@ -76,7 +76,8 @@ def per_box_rows(table: BoxTable, result: CoverageResult) -> list[tuple]:
         table.image_ids[table.image].tolist(), table.box_index.tolist(),
         names[table.cls].tolist(), table.x1.tolist(), table.y1.tolist(), table.x2.tolist(),
         table.y2.tolist(), np.round(coverage.best_iou, 6).tolist(), coverage.positives.tolist(),
-        coverage.matched.astype(int).tolist(), best_level.tolist(), strict=True))
+        coverage.matched.astype(int).tolist(), best_level.tolist(),
+        np.round(coverage.ceiling_iou, 6).tolist(), strict=True))
 
 
 def write_per_box_csv(path: str, table: BoxTable, result: CoverageResult) -> None:

@@ -49,8 +49,10 @@ class BoxCoverage:
     order, then `LevelGrid.expand()` order) reaching `best_iou`; -1 when the image has no
     anchors. `best_anchor` is its xyxy (NaN when none). `matched` follows the rule's matcher;
     `low_quality_only` marks boxes matched only by the rule's low-quality / forced step (the plain
-    argmax step gives them no anchor). `ceiling_covered`: an anchor of the box's own size at the
-    nearest centre of the finest level would reach `positive_iou`.
+    argmax step gives them no anchor). `ceiling_iou`: the best IoU any anchor of any width and
+    height centred on a lattice point of any level (clipped as the level clips) reaches with the
+    box, an upper bound of `best_iou` for every ratio, scale and size (docs/ceiling.md);
+    `ceiling_covered`: it reaches `positive_iou`.
     """
 
     best_iou: np.ndarray
@@ -62,6 +64,7 @@ class BoxCoverage:
     positives: np.ndarray
     matched: np.ndarray
     low_quality_only: np.ndarray
+    ceiling_iou: np.ndarray
     ceiling_covered: np.ndarray
     level_positive_anchors: np.ndarray  # (levels,) positive (box, anchor) pairs per level
     rule: MatchRule = field(default_factory=MatchRule)
@@ -88,11 +91,12 @@ class BoxCoverage:
         minus = np.full(n, -1, np.int64)
         return cls(np.zeros(n), minus, minus.copy(), minus.copy(), minus.copy(),
                    np.full((n, 4), np.nan), np.zeros(n, np.int64), np.zeros(n, bool),
-                   np.zeros(n, bool), np.zeros(n, bool), np.zeros(levels, np.int64), rule)
+                   np.zeros(n, bool), np.zeros(n), np.zeros(n, bool), np.zeros(levels, np.int64),
+                   rule)
 
 
 PER_BOX_FIELDS = ("best_iou", "best_level", "best_shape", "best_row", "best_col", "best_anchor",
-                  "positives", "matched", "low_quality_only", "ceiling_covered")
+                  "positives", "matched", "low_quality_only", "ceiling_iou", "ceiling_covered")
 """The `BoxCoverage` fields that hold one value (or row) per box."""
 
 
@@ -225,7 +229,7 @@ def _group_coverage(group: _SizeGroup, grids: list[LevelGrid], rule: MatchRule,
                      table.ceiling, MATCHER_CODES[rule.kind], float(rule.positive_iou),
                      out.best_iou, out.best_level, out.best_shape, out.best_row, out.best_col,
                      out.best_anchor, out.positives, out.matched, out.low_quality_only,
-                     out.ceiling_covered, image_level, image_dense)
+                     out.ceiling_iou, out.ceiling_covered, image_level, image_dense)
 
     ranges = _image_ranges(group.image_count)
     if len(ranges) == 1:

@@ -15,13 +15,6 @@ import numpy as np
 from core.anchor_grid import LevelGrid
 from core.coverage.layout import (
     C_CLIP,
-    C_NX,
-    C_NY,
-    C_OK,
-    C_OX,
-    C_OY,
-    C_SX,
-    C_SY,
     F_ISY,
     I_BASE,
     I_LEVEL,
@@ -64,7 +57,8 @@ class ColumnTable:
 
     Levels without cells or shapes contribute no column. Anchor `(j, i)` of column `p` has index
     `base + (j * nx + i) * shapes + shape` in the image's anchor list (levels in grid order, each
-    in `LevelGrid.expand()` order). `ceiling` holds the finest level's lattice for the ceiling.
+    in `LevelGrid.expand()` order). `ceiling` holds every level's lattice (rows of `C_*`) for
+    the ceiling.
     """
 
     floats: np.ndarray
@@ -103,8 +97,8 @@ class ColumnTable:
             base += grid.anchor_count
         floats = np.asarray(floats, np.float64).reshape(-1, F_ISY + 1)
         ints = np.asarray(ints, np.int64).reshape(-1, I_BASE + 1)
-        return cls(floats, ints, _ceiling_grid(grids), float(width), float(height), len(grids),
-                   base)
+        return cls(floats, ints, _ceiling_levels(grids), float(width), float(height),
+                   len(grids), base)
 
 
     @property
@@ -116,12 +110,8 @@ class ColumnTable:
         return self.ints[:, I_SHAPE]
 
 
-def _ceiling_grid(grids: list[LevelGrid]) -> np.ndarray:
-    """The finest level with cells (least stride_x * stride_y, first on ties) for the ceiling."""
-    out = np.zeros(C_CLIP + 1)
-    usable = [g for g in grids if g.nx > 0 and g.ny > 0]
-    if usable:
-        g = min(usable, key=lambda g: g.stride_x * g.stride_y)
-        out[[C_OK, C_OX, C_SX, C_NX, C_OY, C_SY, C_NY, C_CLIP]] = (
-            1.0, g.offset_x, g.stride_x, g.nx, g.offset_y, g.stride_y, g.ny, float(bool(g.clip)))
-    return out
+def _ceiling_levels(grids: list[LevelGrid]) -> np.ndarray:
+    """Each level with cells as one row of `C_*` lattice parameters, for the ceiling."""
+    rows = [(1.0, g.offset_x, g.stride_x, g.nx, g.offset_y, g.stride_y, g.ny,
+             float(bool(g.clip))) for g in grids if g.nx > 0 and g.ny > 0]
+    return np.asarray(rows, np.float64).reshape(-1, C_CLIP + 1)

@@ -126,37 +126,60 @@ def _window(b1, b2, offset, inverse, count, d1, d2, need):
 
 
 @njit
-def _nearest_centres(lo, hi, offset, stride, count):
-    """The lattice centre nearest the box middle, and the other one on an exact distance tie."""
-    mid = (lo + hi) * 0.5
-    below = min(max(np.floor((mid - offset) / stride), 0.0), count - 1.0)
-    above = min(max(below + 1.0, 0.0), count - 1.0)
-    c_below = offset + below * stride
-    c_above = offset + above * stride
-    d_below = abs(c_below - mid)
-    d_above = abs(c_above - mid)
-    first = c_above if d_above < d_below else c_below
-    second = c_above if d_above == d_below else first
-    return first, second
+def _axis_candidates(b1, b2, offset, stride, count, clip, limit, overlaps, extents):
+    """The (overlap, extent) pairs along one axis among which the ceiling's best anchor is
+    (docs/ceiling.md): anchors centred on the two lattice points nearest the box middle whose
+    half-width puts an edge on a box edge or, when clipped, on an image edge. Writes at most 8
+    pairs into `overlaps`, `extents`; returns how many."""
+    n = 0
+    below = min(max(np.floor(((b1 + b2) * 0.5 - offset) / stride), 0.0), count - 1.0)
+    for step in range(2):
+        c = offset + min(below + step, count - 1.0) * stride
+        for t in range(4):
+            if t == 0:
+                h = abs(c - b1)
+            elif t == 1:
+                h = abs(c - b2)
+            elif not clip:
+                break
+            elif t == 2:
+                h = c  # the clipped anchor's low edge on the image's
+            else:
+                h = limit - c  # its high edge on the image's
+            if not h > 0.0:
+                continue
+            a1 = c - h
+            a2 = c + h
+            if clip:
+                a1 = min(max(a1, 0.0), limit)
+                a2 = min(max(a2, 0.0), limit)
+            overlap = min(a2, b2) - max(a1, b1)
+            if overlap > 0.0:
+                overlaps[n] = overlap
+                extents[n] = a2 - a1
+                n += 1
+    return n
 
 
 @njit
-def _ceiling_iou(bx1, by1, bx2, by2, cg, width, height):
-    """Best IoU of an anchor of the box's own size at the nearest centre(s) of the finest level."""
-    if cg[C_OK] == 0.0:
-        return 0.0
-    half_w = (bx2 - bx1) * 0.5
-    half_h = (by2 - by1) * 0.5
-    xa, xb = _nearest_centres(bx1, bx2, cg[C_OX], cg[C_SX], cg[C_NX])
-    ya, yb = _nearest_centres(by1, by2, cg[C_OY], cg[C_SY], cg[C_NY])
+def _ceiling_iou(bx1, by1, bx2, by2, levels, width, height, ox, ex, oy, ey):
+    """The best IoU any anchor (any width and height) centred on a lattice point of any level,
+    clipped as that level clips, reaches with the box (docs/ceiling.md). `levels` rows: see
+    `layout.C_*`; `ox`..`ey`: scratch arrays of 8."""
+    area = (bx2 - bx1) * (by2 - by1)
     best = 0.0
-    for cx in (xa, xb):
-        for cy in (ya, yb):
-            ax1, ay1, ax2, ay2 = cx - half_w, cy - half_h, cx + half_w, cy + half_h
-            if cg[C_CLIP] != 0.0:
-                ax1, ax2 = min(max(ax1, 0.0), width), min(max(ax2, 0.0), width)
-                ay1, ay2 = min(max(ay1, 0.0), height), min(max(ay2, 0.0), height)
-            best = max(best, _iou(ax1, ay1, ax2, ay2, bx1, by1, bx2, by2))
+    for g in range(levels.shape[0]):
+        clip = levels[g, C_CLIP] != 0.0
+        nx = _axis_candidates(bx1, bx2, levels[g, C_OX], levels[g, C_SX], levels[g, C_NX],
+                              clip, width, ox, ex)
+        ny = _axis_candidates(by1, by2, levels[g, C_OY], levels[g, C_SY], levels[g, C_NY],
+                              clip, height, oy, ey)
+        for a in range(nx):
+            for b in range(ny):
+                inter = ox[a] * oy[b]
+                v = inter / ((ex[a] * ey[b] + area) - inter)
+                if v > best:
+                    best = v
     return best
 
 
@@ -264,9 +287,9 @@ def _shape_bound(bw, bh, area, aw, ah, wmin, hmin):
 
 
 def cover_images(image_lo, image_hi, image_start, image_count, boxes, index, tf, ti, width,
-                 height, ceiling_grid, kind, positive_iou, best_iou, best_level, best_shape,
+                 height, ceiling_levels, kind, positive_iou, best_iou, best_level, best_shape,
                  best_row, best_col, best_anchor, positives, matched, low_quality_only,
-                 ceiling_covered, image_level_positives, image_dense):
+                 ceiling_iou, ceiling_covered, image_level_positives, image_dense):
     """Coverage of the boxes of images `image_lo .. image_hi - 1` of one size group.
 
     `boxes` (n, 4) float64 rows ordered by image; image m owns rows `image_start[m] ..
@@ -294,6 +317,7 @@ def cover_images(image_lo, image_hi, image_start, image_count, boxes, index, tf,
     e_flt = np.empty((capacity, 2))
     hash_keys = np.empty(0, np.int64)
     slack = RELATIVE_SLACK * (width + height + 1.0)  # absolute, in pixels
+    c_ox, c_ex, c_oy, c_ey = np.empty(8), np.empty(8), np.empty(8), np.empty(8)
     for m in range(image_lo, image_hi):
         start = image_start[m]
         count = image_count[m]
@@ -303,8 +327,10 @@ def cover_images(image_lo, image_hi, image_start, image_count, boxes, index, tf,
             r = start + q
             out = index[r]
             bx1, by1, bx2, by2 = boxes[r, 0], boxes[r, 1], boxes[r, 2], boxes[r, 3]
-            ceiling_covered[out] = (_ceiling_iou(bx1, by1, bx2, by2, ceiling_grid, width, height)
-                                    >= pos)
+            ceiling = _ceiling_iou(bx1, by1, bx2, by2, ceiling_levels, width, height, c_ox, c_ex,
+                                   c_oy, c_ey)
+            ceiling_iou[out] = ceiling
+            ceiling_covered[out] = ceiling >= pos
             bw = bx2 - bx1
             bh = by2 - by1
             area = bw * bh

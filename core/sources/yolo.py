@@ -294,6 +294,24 @@ def _split_images(data: dict, split: str, root: Path, file: str) -> list[Path]:
     return images
 
 
+def _orphan_labels(data: dict, split: str, root: Path, images: list[Path]) -> list[str]:
+    """Label files in the label folders of a split's image folders that no listed image owns:
+    Ultralytics never reads them, so their boxes would vanish without a word. (Splits given as
+    `.txt` lists share label folders with other splits, so they are not searched.)"""
+    entries = data[split] if isinstance(data[split], list) else [data[split]]
+    owned = {label_path_for(image) for image in images}
+    orphans = set()
+    for entry in entries:
+        path = Path(entry) if Path(entry).is_absolute() else root / entry
+        if path.is_dir():
+            label_dir = os.path.dirname(label_path_for(os.path.join(os.fspath(path), "x")))
+            if os.path.isdir(label_dir):
+                orphans.update(label for label in files_under(label_dir, frozenset({".txt"}))
+                               if label not in owned
+                               and os.path.basename(label) != "classes.txt")
+    return sorted(orphans)
+
+
 def _image_list(path: Path) -> list[Path]:
     """Image paths listed one per line in a `.txt` file, relative ones from the file's folder."""
     images = []
@@ -362,6 +380,9 @@ class YoloSource(Source):
         if not images:
             raise InputError(f"split {split!r} lists no image files", file=file, record=split)
         self._entries = [(p.stem, p, label_path_for(p)) for p in images]
+        # label files without an image: their boxes are counted as skipped (unknown_image)
+        self._entries += [(Path(label).stem, None, label)
+                          for label in _orphan_labels(data, split, root, images)]
         self._where = os.fspath(path)
 
     def _init_labels_dir(self, path: Path) -> None:

@@ -124,23 +124,69 @@ def reference_coverage(x1, y1, x2, y2, image, heights, widths, grids_for_size, r
 
 
 def _ceiling(boxes, grids, pos):
-    """Own-shape anchor at the nearest centre(s) of the finest level, brute force over centres."""
-    usable = [g for g in grids if g.nx > 0 and g.ny > 0]
-    if not usable:
-        return np.zeros(len(boxes), bool)
-    g = min(usable, key=lambda g: g.stride_x * g.stride_y)
-    cxs, cys = g.centers_x(), g.centers_y()
-    result = np.zeros(len(boxes), bool)
-    for n, (x1, y1, x2, y2) in enumerate(boxes):
-        mx, my = (x1 + x2) * 0.5, (y1 + y2) * 0.5
-        dx, dy = np.abs(cxs - mx), np.abs(cys - my)
-        hw, hh = (x2 - x1) * 0.5, (y2 - y1) * 0.5
-        best = 0.0
-        for cx in cxs[dx == dx.min()]:
-            for cy in cys[dy == dy.min()]:
-                a = np.array([[cx - hw, cy - hh, cx + hw, cy + hh]])
-                if g.clip:
-                    a = np.clip(a, 0.0, [g.image_width, g.image_height] * 2)
-                best = max(best, iou_matrix(np.array([[x1, y1, x2, y2]]), a)[0, 0])
-        result[n] = best >= pos
+    return ceiling_iou_reference(boxes, grids) >= pos
+
+
+def _axis_pairs(b1, b2, centres, half_widths, clip, limit):
+    """(overlap, extent) of anchors centred at each of `centres` with each of `half_widths`
+    (an array per centre, or one for all), clipped to [0, limit] when `clip`; overlap > 0 only."""
+    c = centres[:, None]
+    a1, a2 = c - half_widths, c + half_widths
+    if clip:
+        a1, a2 = np.clip(a1, 0.0, limit), np.clip(a2, 0.0, limit)
+    overlap = np.minimum(a2, b2) - np.maximum(a1, b1)
+    keep = (overlap > 0.0) & (half_widths > 0.0)
+    return overlap[keep], (a2 - a1)[keep]
+
+
+def _best_of_pairs(ox, ex, oy, ey, area):
+    if not len(ox) or not len(oy):
+        return 0.0
+    inter = ox[:, None] * oy[None, :]
+    return float((inter / ((ex[:, None] * ey[None, :] + area) - inter)).max())
+
+
+def ceiling_iou_reference(boxes, grids):
+    """The ceiling by its breakpoint argument (docs/ceiling.md) but over EVERY lattice point of
+    every level, not only the two nearest the box middle: the engine must equal it."""
+    result = np.zeros(len(boxes))
+    for g in (g for g in grids if g.nx > 0 and g.ny > 0):
+        cxs, cys = g.centers_x(), g.centers_y()
+        for n, (x1, y1, x2, y2) in enumerate(boxes):
+            hx = [np.abs(cxs - x1), np.abs(cxs - x2)]
+            hy = [np.abs(cys - y1), np.abs(cys - y2)]
+            if g.clip:
+                hx += [cxs, g.image_width - cxs]
+                hy += [cys, g.image_height - cys]
+            ox, ex = _axis_pairs(x1, x2, cxs, np.stack(hx, 1), g.clip, g.image_width)
+            oy, ey = _axis_pairs(y1, y2, cys, np.stack(hy, 1), g.clip, g.image_height)
+            result[n] = max(result[n], _best_of_pairs(ox, ex, oy, ey, (x2 - x1) * (y2 - y1)))
+    return result
+
+
+def _front(overlap, extent):
+    """The (overlap, extent) pairs no other pair beats on both (more overlap, less extent):
+    the IoU rises with the overlap and falls with the extent, so only these can be best."""
+    order = np.lexsort((-overlap, extent))  # by extent, then the larger overlap first
+    overlap, extent = overlap[order], extent[order]
+    keep = overlap > np.maximum.accumulate(np.r_[-1.0, overlap[:-1]])
+    return overlap[keep], extent[keep]
+
+
+def ceiling_iou_dense(boxes, grids, steps=160, reach=3):
+    """Brute force: anchors of every half-width on a dense grid (linear and geometric, to the
+    image size) x every half-height, centred on the lattice points within `reach` strides of
+    the box. No breakpoint argument: the engine's ceiling must never be below it."""
+    result = np.zeros(len(boxes))
+    for g in (g for g in grids if g.nx > 0 and g.ny > 0):
+        cxs, cys = g.centers_x(), g.centers_y()
+        top = float(max(g.image_width, g.image_height)) * 1.5
+        dense = np.unique(np.r_[np.linspace(0.01, top, steps), np.geomspace(0.01, top, steps)])
+        for n, (x1, y1, x2, y2) in enumerate(boxes):
+            near_x = cxs[(cxs > x1 - reach * g.stride_x) & (cxs < x2 + reach * g.stride_x)]
+            near_y = cys[(cys > y1 - reach * g.stride_y) & (cys < y2 + reach * g.stride_y)]
+            ox, ex = _front(*_axis_pairs(x1, x2, near_x, dense[None, :], g.clip, g.image_width))
+            oy, ey = _front(*_axis_pairs(y1, y2, near_y, dense[None, :], g.clip,
+                                         g.image_height))
+            result[n] = max(result[n], _best_of_pairs(ox, ex, oy, ey, (x2 - x1) * (y2 - y1)))
     return result

@@ -315,3 +315,16 @@ def test_million_rows_reset_fast(qtbot):
     print(f"\n1,000,000 boxes, {expected:,d} unmatched: reset {1000 * min(timings):.1f} ms, "
           f"sort by best IoU {1000 * sort_seconds:.0f} ms, sorted reset "
           f"{1000 * sorted_reset:.0f} ms")
+
+
+def test_unmatched_table_shows_the_ceiling_iou(panel, demo):
+    from gui.uncovered_table import CEILING_IOU
+
+    _, first, _ = demo
+    model = panel.uncovered.model
+    row = model.table_row(0)
+    assert model.headerData(CEILING_IOU, Qt.Orientation.Horizontal) == "ceiling IoU"
+    assert model.index(0, CEILING_IOU).data() == f"{first.coverage.ceiling_iou[row]:.3f}"
+    model.sort(CEILING_IOU, Qt.SortOrder.DescendingOrder)
+    shown = first.coverage.ceiling_iou[model.rows]
+    assert (np.diff(shown) <= 0).all()

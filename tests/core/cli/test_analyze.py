@@ -45,7 +45,7 @@ def test_per_box_csv(tmp_path, capsys):
     with open(out, newline="") as handle:
         rows = list(csv.DictReader(handle))
     assert list(rows[0]) == ["image_id", "box_index", "class", "x1", "y1", "x2", "y2",
-                             "best_iou", "positives", "matched", "best_level"]
+                             "best_iou", "positives", "matched", "best_level", "ceiling_iou"]
     table = load_table(SPEC)
     coverage = analyze(table, default_config("keras-cv")).coverage
     assert len(rows) == len(table)
@@ -59,6 +59,8 @@ def test_per_box_csv(tmp_path, capsys):
         assert int(row["positives"]) == coverage.positives[k]
         assert int(row["matched"]) == int(coverage.matched[k])
         assert int(row["best_level"]) in (3, 4, 5, 6, 7)
+        assert float(row["ceiling_iou"]) == pytest.approx(coverage.ceiling_iou[k], abs=1e-6)
+        assert float(row["ceiling_iou"]) >= float(row["best_iou"])
     box_index = np.array([int(r["box_index"]) for r in rows])
     image_id = np.array([int(r["image_id"]) for r in rows])
     for image in np.unique(image_id)[:5]:  # box_index counts 0.. within each image

@@ -404,3 +404,28 @@ def test_batch_parse_names_the_right_file():
     assert caught.value.file == "second.txt" and caught.value.record == "line 4"
     boxes = parse_label_texts(["", "0 .5 .5 .1 .1 .9\n", "1 .2 .2 .1 .1\n"], ["a", "b", "c"])
     assert boxes.counts.tolist() == [0, 1, 1] and boxes.cls.tolist() == [0, 1]
+
+
+def test_yaml_label_files_without_an_image_are_counted_not_dropped(tmp_path):
+    """Ultralytics reads only the labels of listed images; a label file whose image is missing
+    would lose its boxes without a word. They are skipped and counted, and --strict names the
+    file."""
+    import pytest as _pytest
+
+    from core.errors import InputError
+    from core.sources import load_table
+
+    (tmp_path / "ds/images/train").mkdir(parents=True)
+    (tmp_path / "ds/labels/train").mkdir(parents=True)
+    (tmp_path / "data.yaml").write_text("path: ds\ntrain: images/train\nnames: [sig]\n")
+    (tmp_path / "ds/labels/train/a.txt").write_text("0 0.5 0.5 0.2 0.2\n")
+    (tmp_path / "ds/labels/train/orphan.txt").write_text("0 0.5 0.5 0.2 0.2\n0 0.1 0.1 0.1 0.1\n")
+    (tmp_path / "ds/labels/train/classes.txt").write_text("sig\n")
+    from PIL import Image
+
+    Image.new("L", (64, 32)).save(tmp_path / "ds/images/train/a.png")
+    table = load_table(f"yolo:{tmp_path / 'data.yaml'}")
+    assert len(table) == 1 and table.image_count == 1
+    assert table.skipped == {"unknown_image": 2}
+    with _pytest.raises(InputError, match="orphan.txt"):
+        load_table(f"yolo:{tmp_path / 'data.yaml'}", strict=True)
