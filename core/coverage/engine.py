@@ -160,6 +160,19 @@ def load_kernel() -> None:
     cpu_target.target_context.refresh()  # the lazily imported implementation registries
 
 
+def warm_up_kernel() -> None:
+    """`load_kernel`, then one tiny computation, which loads the kernel's compiled code from
+    numba's cache (or compiles it): the first real computation then starts at full speed. The
+    CLI runs this in a thread while the dataset loads (no Qt there, so threads may import)."""
+    load_kernel()
+    grid = LevelGrid(level=3, stride_x=8.0, stride_y=8.0, offset_x=4.0, offset_y=4.0, nx=2,
+                     ny=2, shapes=np.array([[-4.0, -4.0, 4.0, 4.0]]), clip=True,
+                     image_width=16, image_height=16)
+    one = np.array([1.0])
+    compute_box_coverage(one, one, one + 4, one + 4, np.zeros(1, np.int64), np.array([16]),
+                         np.array([16]), lambda h, w: [grid], MatchRule())
+
+
 def _all_anchors(grids: list[LevelGrid]) -> tuple[np.ndarray, np.ndarray]:
     """Every anchor of an image (levels in order) and the level index of each."""
     parts = [g.expand() for g in grids]

@@ -62,6 +62,7 @@ from core.sources.tensors import (
     tf_error_text,
     to_luminance,
 )
+from core.tensorflow_import import import_tensorflow
 
 DEFAULT_FORMAT = "xyxy"  # when the spec has no bounding_box_format option
 REBATCH_IMAGES = 256  # an unbatched dataset is ragged-batched in TF, this many elements at a time
@@ -279,6 +280,7 @@ class PythonLoaderSource(Source):
         return f"{self.module_name}:{self.function_name}"
 
     def _import_module(self):
+        import_tensorflow()  # first, quietly: a loader module imports it at its top
         name = self.module_name
         if name.endswith(".py"):
             path = Path(name)
@@ -393,7 +395,7 @@ class PythonLoaderSource(Source):
         return f"elements {first_element}..{first_element + elements - 1}"
 
     def batches(self) -> Iterator[BoxBatch]:
-        import tensorflow as tf
+        tf = import_tensorflow()
 
         dataset = self._open()
         layout = self.layout

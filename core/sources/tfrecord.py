@@ -37,6 +37,7 @@ from core.errors import InputError
 from core.sources.base import BoxBatch, Source, SourceSpec
 from core.sources.options import check_options
 from core.sources.tensors import convert_boxes, error_text, tf_error_text, to_luminance
+from core.tensorflow_import import import_tensorflow
 
 DEFAULT_BATCH = 1024
 HEADER_BYTES = 12  # uint64 length + uint32 masked CRC of the length
@@ -133,7 +134,7 @@ class TFRecordSource(Source):
                 .batch(self.batch_records).map(parse).prefetch(2))
 
     def batches(self) -> Iterator[BoxBatch]:
-        import tensorflow as tf
+        tf = import_tensorflow()
 
         self._image_files, self._image_records = [], []
         self._locations = None
