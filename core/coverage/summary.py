@@ -76,7 +76,7 @@ def miss_breakdown(report: dict) -> tuple[float, float, float]:
 def interpretation(report: dict) -> str:
     """The one-line reading of the report that the CLI and the GUI both print."""
     shapes, beyond, matching = miss_breakdown(report)
-    text = (f"{100 * shapes:.1f} % missed because of shapes (tune ratios/scales); "
+    text = (f"{100 * shapes:.1f} % missed because of shapes (tune ratios, scales, sizes); "
             f"{100 * beyond:.1f} % beyond any shape on this grid (stride too coarse)")
     if matching >= 0.0005:
         text += f"; {100 * matching:.1f} % lost in matching (anchor taken by another box)"
