@@ -1,4 +1,4 @@
-"""Coverage engine benchmark (SPEC §9): prints one JSON object.
+"""Coverage engine benchmark (docs/architecture.md): prints one JSON object.
 
 - full exact report on 1,000,000 spectrogram-shaped boxes, 512x512 images, 5 levels x 9 anchors
   (keras-cv-like, clipped), median of a few runs;

@@ -1,4 +1,4 @@
-"""GUI benchmarks (SPEC §9, issue 5); prints one JSON object.
+"""GUI benchmarks (docs/architecture.md, docs/live-tuning.md); prints one JSON object.
 
 - launch: process start to the first painted main window on the demo dataset (fresh process);
 - drag (22k and 100k boxes): the first aspect-ratio slider dragged through 120 positions at

@@ -1,4 +1,4 @@
-"""Benchmark: load a 1,000,000-box / 100,000-image COCO JSON into a BoxTable (SPEC §9).
+"""Benchmark: load a 1,000,000-box / 100,000-image COCO JSON into a BoxTable (docs/architecture.md).
 
 Generates the file once in a temporary folder (spectrogram-like box shapes, the extra fields real
 COCO files carry: `id`, `area`, `iscrowd`, `segmentation`, licences, dates), then measures in a
@@ -25,7 +25,7 @@ ROOT = Path(__file__).resolve().parents[1]
 TARGET_SECONDS = 5.0
 TARGET_PEAK_MB = 600.0
 CATEGORIES = ["wideband", "burst", "tall_line", "flat_strip"]
-# (w range, h range) in pixels per category, after the SciSRS v2 clusters (SPEC §3)
+# (w range, h range) in pixels per category, after the SciSRS v2 clusters (docs/datasets.md)
 SHAPES = np.array([[[75, 330], [77, 103]], [[5, 10], [10, 22]], [[6, 11], [100, 104]],
                    [[80, 88], [1, 21]]], np.float64)
 

@@ -1,4 +1,5 @@
-"""Optimizer benchmark (SPEC §6, §9): recall reached and time taken, against today's methods.
+"""Optimizer benchmark (docs/optimizer.md): recall reached and time taken, against today's
+methods.
 
 On the demo dataset and on a generated set of tall narrow bursts (time on x, mixed image sizes),
 compares, all judged by exact on-grid recall under keras-cv: the default anchors; the seed

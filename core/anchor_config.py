@@ -1,4 +1,5 @@
-"""The canonical anchor config (SPEC §4): validated loading and atomic saving, defaults, presets.
+"""The canonical anchor config (docs/frameworks.md): validated loading and atomic saving,
+defaults, presets.
 
 `aspect_ratios` are always width / height here, in memory and in the UI; `core.frameworks`
 translates them into each framework's own convention. Optional keys (`center_offset`, `clip`,

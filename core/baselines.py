@@ -1,5 +1,5 @@
 """What researchers use today to pick anchors, re-implemented so the optimizer can be judged
-against them by the same measure (exact on-grid recall, SPEC §6).
+against them by the same measure (exact on-grid recall, docs/optimizer.md).
 
 1. The seed notebook: k-means with 6 clusters on the raw (width, height) of the boxes; the aspect
    ratios are read off the cluster centres and the scales are left as they are (18 anchors =

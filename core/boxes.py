@@ -2,7 +2,7 @@
 
 Boxes are `x1, y1, x2, y2` float pixels in image coordinates (x along columns = time, y along rows =
 frequency, origin top-left). Invalid boxes are skipped and counted by reason; boxes partly outside
-their image are clipped to it and counted (SPEC §2).
+their image are clipped to it and counted (docs/datasets.md).
 """
 
 from __future__ import annotations
@@ -74,7 +74,7 @@ class BoxTable:
         return self.class_names.get(int(cls), str(int(cls)))
 
     def summary(self) -> dict:
-        """The `dataset` block of the JSON reports (SPEC §8)."""
+        """The `dataset` block of the JSON reports (docs/coverage.md)."""
         return {"spec": self.spec, "images": self.image_count, "boxes": len(self),
                 "skipped_boxes": self.skipped_total, "skipped": dict(self.skipped),
                 "clipped_boxes": self.clipped}

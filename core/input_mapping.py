@@ -1,5 +1,5 @@
 """Boxes from image pixels into model-input pixels, the way the resizing layer in front of the
-detector moves them (SPEC §2 `--input-size HxW --resize stretch|letterbox`).
+detector moves them (docs/datasets.md `--input-size HxW --resize stretch|letterbox`).
 
 - `stretch`: x scales by W_in / W and y by H_in / H (aspect ratio not kept).
 - `letterbox`: both axes scale by s = min(H_in / H, W_in / W) and the rest is padding. Where the

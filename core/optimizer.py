@@ -1,6 +1,7 @@
-"""The anchor optimizer (SPEC §6): aspect ratios and scales (counts fixed by the detection head)
-that maximise exact on-grid `recall` under the framework's matcher, tie-broken by mean best IoU
-(with best possible recall in between for the forced-match matchers, see `Score`).
+"""The anchor optimizer (docs/optimizer.md): aspect ratios and scales (counts fixed by the
+detection head) that maximise exact on-grid `recall` under the framework's matcher, tie-broken
+by mean best IoU (with best possible recall in between for the forced-match matchers, see
+`Score`).
 
 How it searches, all exact (no IoU surrogate):
 1. A stratified subsample of whole images (so the matcher's argmax over an image's boxes stays

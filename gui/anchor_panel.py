@@ -1,7 +1,8 @@
 """The anchor tuning side panel: edits `AppState.config` and `AppState.model_input` live.
 
 Every edit builds a new `AnchorConfig` with `config.replace(...)` (which validates) and hands it to
-`state.set_config` at once; the main window debounces the recompute. An edit the config refuses
+`state.set_config` at once; the coverage controller and the panels pace the work that follows
+(docs/live-tuning.md). An edit the config refuses
 is shown in red under its field while the last valid config stays. Configs set from elsewhere
 (file, preset, optimizer) are shown without being sent back.
 """

@@ -47,7 +47,7 @@ DENSITY_COLORS = ((0.0, BACKGROUND), (0.12, "#1f3550"), (0.55, "#2f73b8"), (1.0,
 VIEW_PADDING = 0.04
 LABEL_GAP_PX = 6  # between two labels in one row
 GROW_SPARE = 0.15  # a view that must grow for a new anchor line grows by this much more
-Y_HEADROOM = 1.25  # histogram y range over the highest bar  # of the view's log10 span
+Y_HEADROOM = 1.25  # histogram y range over the highest bar (room for the line labels)
 MIN_PLOT_HEIGHT = 110  # px
 MIN_PLOT_WIDTH = 160
 STACK_ASPECT = 1.45  # stack the plots when height >= this x width, else show them 2 x 2

@@ -1,5 +1,5 @@
-"""The coverage report panel: the SPEC §5 numbers with before -> after, per-level and per-class
-tables, and the table of unmatched boxes that jumps to a box.
+"""The coverage report panel: the numbers of docs/coverage.md with before -> after, per-level
+and per-class tables, and the table of unmatched boxes that jumps to a box.
 
 It observes `AppState` only: `coverage_changed` / `dataset_changed` refresh it, a click in the
 unmatched table goes back through `state.select_box`. The numbers are read from

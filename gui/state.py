@@ -1,7 +1,8 @@
 """The application state the widgets observe: dataset, anchor config, coverage, selection.
 
 Widgets never call each other: they read this object and listen to its signals; user actions go
-through its setters. Data flows one way (SPEC §1): dataset -> coverage under the config -> views.
+through its setters. Data flows one way (docs/architecture.md): dataset -> coverage under the
+config -> views.
 """
 
 from __future__ import annotations

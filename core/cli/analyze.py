@@ -1,4 +1,5 @@
-"""`main.py analyze`: the exact coverage report of an anchor config on a dataset (SPEC §5, §8)."""
+"""`main.py analyze`: the exact coverage report of an anchor config on a dataset
+(docs/coverage.md)."""
 
 from __future__ import annotations
 

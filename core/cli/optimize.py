@@ -1,5 +1,6 @@
 """`main.py optimize`: search the aspect ratios and scales that maximise exact recall, write the
-config, print before / after and warn when what is left is beyond the grid's ceiling (SPEC §6, §8).
+config, print before / after and warn when what is left is beyond the grid's ceiling
+(docs/optimizer.md, docs/ceiling.md).
 """
 
 from __future__ import annotations

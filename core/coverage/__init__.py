@@ -1,5 +1,5 @@
-"""Exact IoU coverage of ground-truth boxes by a detector's anchors (SPEC §5): per-box numbers,
-the dataset report, and the anchors the GUI draws for one box or one grid cell."""
+"""Exact IoU coverage of ground-truth boxes by a detector's anchors (docs/coverage.md): per-box
+numbers, the dataset report, and the anchors the GUI draws for one box or one grid cell."""
 
 from core.coverage.engine import BoxCoverage, CoverageEngine, GridsForSize, compute_box_coverage
 from core.coverage.geometry import anchor_iou

@@ -1,4 +1,5 @@
-"""Per-box coverage of ground-truth boxes by a detector's anchors, exact and fast (SPEC §5, §9).
+"""Per-box coverage of ground-truth boxes by a detector's anchors, exact and fast
+(docs/coverage.md).
 
 Boxes are grouped by image size (each size has its own anchor grids) and ordered by image. The
 compiled kernel (`kernel.cover_images`) does each group in one pass, images split among threads:
@@ -283,6 +284,7 @@ class CoverageEngine:
 
 def compute_box_coverage(x1, y1, x2, y2, image, image_heights, image_widths,
                          grids_for_size: GridsForSize, rule: MatchRule) -> BoxCoverage:
-    """Exact per-box coverage (SPEC §5) of boxes in model-input pixels; see `BoxCoverage`."""
+    """Exact per-box coverage (docs/coverage.md) of boxes in model-input pixels; see
+    `BoxCoverage`."""
     engine = CoverageEngine(x1, y1, x2, y2, image, image_heights, image_widths)
     return engine.compute(grids_for_size, rule)

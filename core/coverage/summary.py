@@ -1,4 +1,4 @@
-"""The dataset-level coverage report (SPEC §5, §8 `coverage` keys) from per-box coverage."""
+"""The dataset-level coverage report (docs/coverage.md `coverage` keys) from per-box coverage."""
 
 from __future__ import annotations
 

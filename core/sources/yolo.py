@@ -1,6 +1,6 @@
 """`yolo:` source: Ultralytics YOLO txt labels (normalized `cls xc yc w h`) as pixel boxes.
 
-Two layouts (SPEC §3):
+Two layouts (docs/datasets.md):
 - `yolo:data.yaml[?split=train]` — an Ultralytics dataset yaml: `path` (dataset root, relative to
   the yaml's folder when relative; the yaml's folder when absent), `train` / `val` / `test` (image
   folders, `.txt` lists of image paths, or lists of those, relative to `path`), `names` (list or

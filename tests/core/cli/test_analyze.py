@@ -1,4 +1,4 @@
-"""`main.py analyze`: the JSON and per-box CSV contract of SPEC §8, gates and bad input."""
+"""`main.py analyze`: the JSON and per-box CSV contract of docs/coverage.mdgates and bad input."""
 
 import csv
 import json
