@@ -12,7 +12,6 @@ from __future__ import annotations
 from typing import Any
 
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import (
     QCheckBox,
     QFrame,
@@ -40,7 +39,7 @@ from core.frameworks import (
 )
 from core.input_mapping import RESIZE_MODES
 from gui.state import AppState
-from gui.theme import ERROR, MUTED, TEXT, WARNING, dark_palette
+from gui.theme import ERROR, MUTED, TEXT, WARNING, dark_palette, set_text_colour
 from gui.value_list import CompactSpinBox, FocusComboBox, ValueListEditor, ratio_note
 
 SCALE_LIMITS = (0.01, 100.0)
@@ -57,9 +56,7 @@ def tint(label: QLabel, name: str) -> QLabel:
     """Colour (and for section titles, embolden) a label by its role `name`. Palettes rather
     than a style sheet, which would override the panel's palette."""
     label.setObjectName(name)
-    palette = label.palette()
-    palette.setColor(QPalette.ColorRole.WindowText, QColor(LABEL_COLOURS[name]))
-    label.setPalette(palette)
+    set_text_colour(label, LABEL_COLOURS[name])
     if name == "section":
         font = label.font()
         font.setBold(True)

@@ -30,19 +30,14 @@ from core.shape_regions import (
 from gui.frame_rate import FRAME_MS, cache_static_item
 from gui.live_status import status_text
 from gui.state import AppState
-from gui.theme import MUTED
+from gui.theme import BACKGROUND, MUTED, TEXT, level_colour
 
-BACKGROUND = "#1e1f22"
-TEXT = "#d4d6da"
 AXIS_PEN = pg.mkPen("#8a8e96")
 ALL_COLOR = (90, 160, 230)  # every box (in the IoU plot: the matched share shows above)
 UNMATCHED_COLOR = (255, 140, 40)  # boxes with no positive anchor
 RATIO_LINE_COLOR = (235, 235, 235)
 POSITIVE_COLOR = (120, 220, 120)
 NEGATIVE_COLOR = (240, 90, 90)
-LEVEL_COLORS = ((255, 235, 90), (90, 225, 200), (240, 110, 220), (180, 150, 255),
-                (160, 230, 90), (255, 255, 255), (200, 170, 130))
-"""Anchor levels in order (the first level of the config gets the first colour)."""
 DENSITY_COLORS = ((0.0, BACKGROUND), (0.12, "#1f3550"), (0.55, "#2f73b8"), (1.0, "#d6ecff"))
 VIEW_PADDING = 0.04
 LABEL_GAP_PX = 6  # between two labels in one row
@@ -53,10 +48,6 @@ MIN_PLOT_WIDTH = 160
 STACK_ASPECT = 1.45  # stack the plots when height >= this x width, else show them 2 x 2
 SIDE_TITLE = "Side √(w·h), {pixels}"
 PLOT_NAMES = ("aspect_ratio", "side_length", "best_iou", "width_height")
-
-
-def level_color(index: int) -> tuple[int, int, int]:
-    return LEVEL_COLORS[index % len(LEVEL_COLORS)]
 
 
 def format_value(value: float) -> str:
@@ -334,7 +325,7 @@ class ShapeDensity(pg.PlotWidget):
                     threshold: float) -> None:
         levels = int(level_index.max()) + 1 if len(level_index) else 0
         while len(self.regions) < levels:
-            colour = level_color(len(self.regions))
+            colour = level_colour(len(self.regions))
             # a 1-px cosmetic pen: wider antialiased outlines cost several ms per repaint
             item = pg.PlotDataItem(connect="finite", pen=pg.mkPen(*colour, width=1))
             item.setZValue(10)
@@ -561,12 +552,12 @@ class HistogramPanel(QWidget):
         first_of_level = np.r_[True, level_index[1:] != level_index[:-1]]
         self.side_plot.lines.show(
             np.log10(sides),
-            [pg.mkPen(*level_color(k), width=1.8) if first else
-             pg.mkPen(*level_color(k), width=1.2, style=Qt.PenStyle.DotLine)
+            [pg.mkPen(*level_colour(k), width=1.8) if first else
+             pg.mkPen(*level_colour(k), width=1.2, style=Qt.PenStyle.DotLine)
              for k, first in zip(level_index, first_of_level, strict=True)],
             [f"P{config.levels[k]}" if first else "" for k, first in
              zip(level_index, first_of_level, strict=True)],
-            [level_color(k) for k in level_index])
+            [level_colour(k) for k in level_index])
 
         self.iou_thresholds.show(
             [config.negative_iou, config.positive_iou],

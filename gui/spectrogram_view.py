@@ -12,7 +12,14 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
 
 from gui.frame_rate import cache_static_item
-from gui.theme import IOU_BAND_COLOURS, IOU_BAND_NAMES, MUTED, iou_band
+from gui.theme import (
+    BACKGROUND,
+    IOU_BAND_COLOURS,
+    IOU_BAND_NAMES,
+    MUTED,
+    iou_band,
+    level_colour,
+)
 
 COLOR_MAP = "viridis"  # perceptual, and no reds: red/white outlines stay readable on it
 LEVEL_PERCENTILES = (2.0, 99.7)  # default colour levels: robust to a few hot pixels
@@ -29,8 +36,6 @@ POSITIVE_PEN = pg.mkPen(POSITIVE_COLOUR, width=1.2, style=Qt.PenStyle.DashLine)
 # best anchors by IoU band (gui.theme.iou_band): below negative, ignore band, positive
 IOU_BAND_PENS = tuple(pg.mkPen(colour, width=1.2, style=Qt.PenStyle.DashLine)
                       for colour in IOU_BAND_COLOURS)
-LEVEL_COLORS = ((102, 194, 255), (255, 170, 90), (180, 130, 255), (120, 230, 170),
-                (255, 120, 200), (230, 230, 110), (160, 160, 160))
 
 
 def _swatch(colour: str, style: str) -> str:
@@ -42,7 +47,7 @@ def legend_html(levels: int = 3) -> str:
     solid, dashed, dotted = "▭", "┅", "⋯"
     bands = [f"{_swatch(c, dashed)} {n}" for c, n in zip(IOU_BAND_COLOURS, IOU_BAND_NAMES,
                                                           strict=True)]
-    cells = "".join(_swatch("#{:02x}{:02x}{:02x}".format(*level_color(k)), solid)
+    cells = "".join(_swatch("#{:02x}{:02x}{:02x}".format(*level_colour(k)), solid)
                     for k in range(levels))
     return " &nbsp; ".join([
         f"{_swatch(MATCHED_COLOUR, solid)} box with a positive anchor",
@@ -61,10 +66,6 @@ def colour_levels(pixels: np.ndarray) -> tuple[float, float]:
     stride = max(1, int(np.sqrt(pixels.size / LEVEL_SAMPLE_PIXELS)))
     lo, hi = np.percentile(pixels[::stride, ::stride], LEVEL_PERCENTILES)
     return float(lo), float(hi)
-
-
-def level_color(index: int) -> tuple[int, int, int]:
-    return LEVEL_COLORS[index % len(LEVEL_COLORS)]
 
 
 def rectangles_path(xyxy: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -90,7 +91,7 @@ class SpectrogramView(pg.PlotWidget):
 
     def __init__(self, parent=None):
         super().__init__(parent)
-        self.setBackground("#1e1f22")
+        self.setBackground(BACKGROUND)
         plot = self.getPlotItem()
         plot.setLabel("bottom", "time", units="px")
         plot.setLabel("left", "frequency", units="row")
@@ -189,7 +190,7 @@ class SpectrogramView(pg.PlotWidget):
         """The anchors of the grid cell under the cursor, one outline item per level."""
         plot = self.getPlotItem()
         while len(self.cell_items) < len(per_level):
-            pen = pg.mkPen(level_color(len(self.cell_items)), width=1.3)
+            pen = pg.mkPen(level_colour(len(self.cell_items)), width=1.3)
             item = _outline_item(pen)
             plot.addItem(item)
             self.cell_items.append(item)

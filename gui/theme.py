@@ -16,6 +16,17 @@ WARNING = "#e8b04b"
 GOOD = "#6fcf7f"
 ACCENT = "#3574f0"
 
+# One colour per pyramid level, in config order, wherever levels are drawn (the anchors of the
+# cell under the cursor, the size lines and IoU regions of the histograms):
+LEVEL_COLOURS = ((255, 235, 90), (90, 225, 200), (240, 110, 220), (180, 150, 255),
+                 (160, 230, 90), (255, 255, 255), (200, 170, 130))
+
+
+def level_colour(index: int) -> tuple[int, int, int]:
+    """The colour of the `index`-th level of the config (cycling)."""
+    return LEVEL_COLOURS[index % len(LEVEL_COLOURS)]
+
+
 # One colour scheme for a best-anchor IoU, wherever it is shown (the image, the tables):
 IOU_BAND_COLOURS = ("#ff6b68", "#e8b04b", "#ffffff")
 IOU_BAND_NAMES = ("below the negative IoU", "in the ignore band", "at or above the positive IoU")

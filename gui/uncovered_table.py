@@ -27,7 +27,7 @@ from PySide6.QtWidgets import (
 from core.analysis import CoverageResult
 from core.boxes import BoxTable
 from gui.state import AppState
-from gui.theme import IOU_BAND_COLOURS, iou_band
+from gui.theme import IOU_BAND_COLOURS, MUTED, iou_band
 
 # (header, tooltip); coordinates are the source's image pixels, as in `analyze --per-box`.
 COLUMNS: tuple[tuple[str, str], ...] = (
@@ -54,7 +54,6 @@ VISUAL_ORDER = (IMAGE_ID, BOX_INDEX, CLASS, BEST_IOU, BEST_LEVEL, CEILING_IOU, W
 SORT_VALUE_ROLE = Qt.ItemDataRole.UserRole  # the raw (unformatted) value of a cell
 TABLE_ROW_ROLE = Qt.ItemDataRole.UserRole + 1  # the BoxTable row a view row shows
 
-MUTED_TEXT = "#9a9ea6"
 NO_FILTER = None
 RIGHT = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
 LEFT = Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter
@@ -305,7 +304,7 @@ class UncoveredBoxTable(QWidget):
         self.count_label = QLabel("")
         self.count_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         palette = self.count_label.palette()
-        palette.setColor(QPalette.ColorRole.WindowText, QColor(MUTED_TEXT))
+        palette.setColor(QPalette.ColorRole.WindowText, QColor(MUTED))
         self.count_label.setPalette(palette)
 
         self.view = QTableView()

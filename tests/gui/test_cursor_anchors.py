@@ -37,3 +37,16 @@ def test_cell_anchors_leave_with_the_pointer_and_the_image(window, load, qtbot):
     assert cell_anchor_count(window) == 0
     qtbot.wait(100)  # no late redraw brings them back
     assert cell_anchor_count(window) == 0
+
+
+def test_a_level_has_one_colour_on_the_image_and_the_histograms(window, load, qtbot):
+    load(window, "demo?images=6&seed=2")
+    window.coverage.wait(60)
+    window.cell_level.setCurrentIndex(1)
+    hover_image_centre(window, qtbot)
+    scales = len(window.state.config.scales)
+    window.histograms.flush()
+    for level in range(len(window.view.cell_items)):
+        cell = window.view.cell_items[level].opts["pen"].color().name()
+        line = window.histograms.side_plot.lines.lines[level * scales].pen.color().name()
+        assert cell == line, f"level {level}: {cell} on the image, {line} in the histogram"
