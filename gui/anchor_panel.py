@@ -229,6 +229,7 @@ class AnchorPanel(QWidget):
         layout.addWidget(self.scroll)
 
         state.config_changed.connect(self._on_state_changed)
+        state.model_input_changed.connect(self._on_state_changed)
         self.sync_from_state()
 
     # -- construction -----------------------------------------------------------------------

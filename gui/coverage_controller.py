@@ -67,6 +67,7 @@ class CoverageController(QObject):
         self._pause.timeout.connect(self._start)
         state.dataset_changed.connect(self._on_dataset_changed)
         state.config_changed.connect(self.schedule)
+        state.model_input_changed.connect(self.schedule)
         state.dragging_changed.connect(lambda _dragging: self.schedule())
 
     @property

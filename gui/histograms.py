@@ -372,7 +372,8 @@ class HistogramPanel(QWidget):
     """Box-shape histograms of the loaded dataset with the config's anchors drawn on them.
 
     Observes `state`: `dataset_changed` re-bins the box shapes (in model-input pixels, via
-    `core.input_mapping.map_boxes_to_input` and `state.model_input`); `config_changed` moves the
+    `core.input_mapping.map_boxes_to_input` and `state.model_input`, again on
+    `model_input_changed`); `config_changed` moves the
     anchor lines and regions (and re-bins only if the model input changed); `coverage_changed`
     re-counts the unmatched boxes and the best-IoU histogram. Items are built once.
     """
@@ -426,6 +427,7 @@ class HistogramPanel(QWidget):
         self._redraw = qthrottled(self._redraw_dirty, FRAME_MS, parent=self)
         state.dataset_changed.connect(self._on_dataset_changed)
         state.config_changed.connect(self._on_config_changed)
+        state.model_input_changed.connect(self._on_config_changed)  # re-bins the shapes
         state.coverage_changed.connect(self._on_coverage_changed)
         self.refresh()
 

@@ -266,6 +266,8 @@ class MainWindow(QMainWindow):
         state.selection_changed.connect(lambda _row: self._draw_overlays())
         state.config_changed.connect(self._on_config_changed)
         state.config_changed.connect(self._show_coverage_status)
+        state.model_input_changed.connect(self._show_coverage_status)
+        state.model_input_changed.connect(self._draw_overlays)  # anchors in the new input
         self.image_spin.valueChanged.connect(state.set_image)
         self.previous_button.clicked.connect(lambda: self.image_spin.stepBy(-1))
         self.next_button.clicked.connect(lambda: self.image_spin.stepBy(1))

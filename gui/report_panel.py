@@ -354,6 +354,7 @@ class ReportPanel(QWidget):
         self._refresh_soon = qthrottled(self.refresh, FRAME_MS, parent=self)
         state.coverage_changed.connect(self._on_coverage_changed)
         state.config_changed.connect(self._refresh_soon)  # the result becomes "updating…"
+        state.model_input_changed.connect(self._refresh_soon)
         state.baseline_changed.connect(self._refresh_soon)
         state.dataset_changed.connect(self.refresh)
         self.refresh()

@@ -24,7 +24,8 @@ class AppState(QObject):
     """One loaded dataset, the anchor config being tuned, and the latest coverage of it."""
 
     dataset_changed = Signal()  # table/source replaced (coverage follows later)
-    config_changed = Signal()  # anchor config or model input changed (coverage follows later)
+    config_changed = Signal()  # anchor config changed (coverage follows later)
+    model_input_changed = Signal()  # model input size / resize changed (coverage follows later)
     coverage_changed = Signal()  # `result` updated: an estimate or an exact result
     image_changed = Signal(int)  # the image on screen
     selection_changed = Signal(int)  # the selected box (table row), -1 for none
@@ -91,7 +92,7 @@ class AppState(QObject):
         if model_input != self.model_input:
             self._begin_gesture(undoable=False)
             self.model_input = model_input
-            self.config_changed.emit()
+            self.model_input_changed.emit()
 
     def set_dragging(self, dragging: bool) -> None:
         """A slider is pressed (a gesture starts with its first move) or released (it ends)."""

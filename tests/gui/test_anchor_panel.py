@@ -180,10 +180,12 @@ def test_external_config_is_shown_without_being_sent_back(panel, state):
     assert panel.negative_spin.value() == 0.4
     assert not panel.error_labels["thresholds"].isVisibleTo(panel)
     assert "3 scales × 6 ratios = <b>18</b>" in panel.anchors_label.text()
+    inputs = []
+    state.model_input_changed.connect(lambda: inputs.append(state.model_input))
     state.set_model_input(ModelInput((256, 256), "letterbox"))
     assert panel.input_size_edit.text() == "256x256"
     assert panel.resize_combo.currentText() == "letterbox"
-    assert len(emitted) == 2
+    assert len(emitted) == 1 and inputs == [ModelInput((256, 256), "letterbox")]  # its own
     # editing after a sync builds on the new config, with its exact values
     panel.ratio_list.rows[0].spin.setValue(0.1)
     assert state.config.aspect_ratios[1:] == seed.aspect_ratios[1:]

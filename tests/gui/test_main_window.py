@@ -170,3 +170,20 @@ def test_first_load_shows_boxes_as_they_stream_in(window, qtbot):
     assert "(loading…)" not in window.dataset_label.text()
     window.coverage.wait(120)
     assert computed_on and set(computed_on) == {len(window.state.table)}  # never on a preview
+
+
+def test_model_input_has_its_own_signal_and_recomputes(window, load, qtbot):
+    from core.analysis import ModelInput, analyze
+
+    state = loaded_with_coverage(window, load)
+    configs = []
+    state.config_changed.connect(lambda: configs.append(state.config))
+    model_input = ModelInput((256, 1024), "stretch")
+    with qtbot.waitSignal(state.model_input_changed, timeout=5_000):
+        state.set_model_input(model_input)
+    qtbot.waitUntil(lambda: state.is_current, timeout=30_000)
+    assert configs == [] and state.result.model_input == model_input
+    expected = analyze(state.table, state.config, model_input).report["recall"]
+    assert state.result.report["recall"] == expected
+    window.histograms.flush()
+    assert "model-input px" in window.histograms.density_plot.plot.getAxis("bottom").labelText
