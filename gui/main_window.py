@@ -4,7 +4,6 @@ left, shape histograms on the right, the coverage report below; menus for files 
 from __future__ import annotations
 
 import json
-from functools import lru_cache
 
 import numpy as np
 from PySide6.QtCore import QEvent, QSettings, Qt, QTimer
@@ -30,17 +29,14 @@ from superqt import QElidingLabel
 from superqt.utils import qdebounced, qthrottled
 
 from core.anchor_config import (
-    AnchorConfig,
     config_from_dict,
     config_to_dict,
     load_config,
     save_config,
 )
-from core.anchor_generation import level_grids
 from core.boxes import BoxTable
-from core.coverage import anchors_in_cell, positive_anchors_of_box
 from core.errors import InputError
-from core.input_mapping import map_boxes_to_image, map_boxes_to_input
+from core.image_anchors import ImageAnchors
 from core.sources import Source
 from gui.anchor_panel import AnchorPanel
 from gui.coverage_controller import CoverageController
@@ -60,11 +56,6 @@ CURSOR_REFRESH_MS = 30
 CONFIG_SAVE_MS = 400
 
 
-@lru_cache(maxsize=16)
-def _grids(config: AnchorConfig, height: int, width: int):
-    return level_grids(config, height, width, matchable_only=True)
-
-
 class MainWindow(QMainWindow):
     """Shows one image at a time with its boxes and anchors; every panel observes `state`."""
 
@@ -75,7 +66,8 @@ class MainWindow(QMainWindow):
         self.state = AppState(self)
         self.loader = DatasetLoader(self)
         self.coverage = CoverageController(self.state, self)
-        self._cursor: tuple[float, float] | None = None
+        self._cursor: tuple[float, float] | None = None  # image pixels
+        self._anchors: ImageAnchors | None = None
         self.pixel_loader = PixelLoader(self)  # pixels decoded off the UI thread, cached
         self.pixel_loader.ready.connect(self._on_pixels_ready)
         self.pixel_loader.failed.connect(self._on_pixels_failed)
@@ -526,26 +518,15 @@ class MainWindow(QMainWindow):
                                  int(table.image_widths[index]), reset_zoom=False)
             self.statusBar().showMessage(f"no pixels: {message}", 8000)
 
-    def _model_size(self, index: int) -> tuple[int, int]:
-        size = self.state.model_input.size
-        table = self.state.table
-        return size if size is not None else (int(table.image_heights[index]),
-                                              int(table.image_widths[index]))
-
-    def _to_image(self, xyxy: np.ndarray, index: int) -> np.ndarray:
-        table, model_input = self.state.table, self.state.model_input
-        return map_boxes_to_image(xyxy, int(table.image_heights[index]),
-                                  int(table.image_widths[index]), model_input.size,
-                                  model_input.resize)
-
-    def _to_model(self, xyxy: np.ndarray, index: int) -> np.ndarray:
-        table, model_input = self.state.table, self.state.model_input
-        xyxy = np.asarray(xyxy, np.float64).reshape(-1, 4)
-        mapped = map_boxes_to_input(*xyxy.T, np.zeros(len(xyxy), np.int64),
-                                    table.image_heights[index:index + 1],
-                                    table.image_widths[index:index + 1], model_input.size,
-                                    model_input.resize)
-        return np.stack(mapped[:4], axis=1)
+    @property
+    def anchors(self) -> ImageAnchors:
+        """Anchor geometry of the loaded table under the current model input (core computes,
+        the window draws)."""
+        state = self.state
+        if (self._anchors is None or self._anchors.table is not state.table
+                or self._anchors.model_input != state.model_input):
+            self._anchors = ImageAnchors(state.table, state.model_input)
+        return self._anchors
 
     def _draw_overlays(self) -> None:
         state, table = self.state, self.state.table
@@ -562,17 +543,14 @@ class MainWindow(QMainWindow):
         selected = state.selected_box
         self.view.set_selected(table.xyxy(np.array([selected])) if selected >= 0 else None)
         if coverage is not None and self.show_best.isChecked():
-            anchors = self._to_image(coverage.best_anchor, index)
+            anchors = self.anchors.to_image(coverage.best_anchor, index)
             self.view.set_best_anchors(anchors, coverage.best_iou,
                                        result.config.negative_iou, result.config.positive_iou)
         else:
             self.view.set_best_anchors(np.zeros((0, 4)), np.zeros(0), 0.4, 0.5)
         positives = np.zeros((0, 4))
         if selected >= 0 and self.show_positives.isChecked():
-            grids = _grids(state.config, *self._model_size(index))
-            model_box = self._to_model(table.xyxy(np.array([selected])), index)[0]
-            found = positive_anchors_of_box(model_box, grids, state.config.positive_iou)
-            positives = self._to_image(found.xyxy, index)
+            positives = self.anchors.positives_of_box(selected, state.config)
         self.view.set_positive_anchors(positives)
         self._draw_cell_anchors()
 
@@ -593,16 +571,11 @@ class MainWindow(QMainWindow):
         if state.table is None or self._cursor is None or not self.show_cell.isChecked():
             self.view.set_cell_anchors([])
             return
-        index = state.image_index
-        grids = _grids(state.config, *self._model_size(index))
         level = self.cell_level.currentIndex()
-        if not 0 <= level < len(grids):
-            self.view.set_cell_anchors([])
-            return
-        x, y = self._to_model(np.array([[*self._cursor, *self._cursor]]), index)[0][:2]
-        anchors = anchors_in_cell(grids, level, x, y)
-        per_level: list[np.ndarray] = [np.zeros((0, 4))] * len(grids)
-        per_level[level] = self._to_image(anchors, index)
+        per_level = [np.zeros((0, 4))] * len(state.config.levels)
+        if 0 <= level < len(per_level):
+            per_level[level] = self.anchors.cell_anchors(state.image_index, state.config, level,
+                                                         *self._cursor)
         self.view.set_cell_anchors(per_level)
 
     def _on_view_clicked(self, x: float, y: float) -> None:

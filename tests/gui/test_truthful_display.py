@@ -55,7 +55,7 @@ def test_one_colour_scheme_for_the_iou_and_a_legend(window, load, qtbot):
         window._draw_overlays()
         item = window.view.best_anchor_items[band]
         assert item.opts["pen"].color().name() == IOU_BAND_COLOURS[band]
-        anchor = window._to_image(coverage.best_anchor[[row]], state.image_index)[0]
+        anchor = window.anchors.to_image(coverage.best_anchor[[row]], state.image_index)[0]
         xs, ys = item.getData()
         assert np.isclose(xs, anchor[0]).any() and np.isclose(ys, anchor[1]).any()
     legend = window.legend.text()
