@@ -60,12 +60,13 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from core.coverage.layout import ARGMAX, FORCE_BEST, LOW_QUALITY, MATCHER_KINDS, MMDET
 from core.errors import InputError
 
 if TYPE_CHECKING:
     from core.anchor_config import AnchorConfig
 
-MATCHERS = ("argmax", "force_best", "low_quality", "mmdet")
+MATCHERS = MATCHER_KINDS  # the matcher kinds, named in core.coverage.layout
 """argmax: an anchor goes to its argmax box if IoU >= positive. force_best: argmax plus, for each
 box, its single best anchor (keras BoxMatcher force_match_for_each_col). low_quality: argmax plus
 every anchor reaching some box's highest IoU, assigned to its own argmax box (torchvision /
@@ -285,7 +286,7 @@ FRAMEWORKS: dict[str, Framework] = {
             center_offset=0.0, center_offset_limits=None, clip=False, clip_configurable=False,
             positive_iou=0.5, negative_iou=0.4,
             low_quality_matches=False, low_quality_configurable=True,
-            low_quality_matcher="force_best", ignores_centres_outside_image=False,
+            low_quality_matcher=FORCE_BEST, ignores_centres_outside_image=False,
             defaults={**_PYRAMID, "aspect_ratios": (2.0, 1.0, 0.5)},
             inexpressible_reasons=_keras_hub_reasons,
             sources=("keras_hub/src/layers/modeling/anchor_generator.py",
@@ -300,7 +301,7 @@ FRAMEWORKS: dict[str, Framework] = {
             center_offset=0.0, center_offset_limits=None, clip=False, clip_configurable=False,
             positive_iou=0.5, negative_iou=0.4,
             low_quality_matches=True, low_quality_configurable=True,
-            low_quality_matcher="low_quality", ignores_centres_outside_image=False,
+            low_quality_matcher=LOW_QUALITY, ignores_centres_outside_image=False,
             defaults={**_PYRAMID, "aspect_ratios": (2.0, 1.0, 0.5)},
             inexpressible_reasons=_strides_are_powers,
             sources=("torchvision/models/detection/anchor_utils.py",
@@ -315,7 +316,7 @@ FRAMEWORKS: dict[str, Framework] = {
             center_offset=0.0, center_offset_limits=(0.0, 1.0, False), clip=False,
             clip_configurable=False, positive_iou=0.5, negative_iou=0.4,
             low_quality_matches=True, low_quality_configurable=True,
-            low_quality_matcher="low_quality", ignores_centres_outside_image=False,
+            low_quality_matcher=LOW_QUALITY, ignores_centres_outside_image=False,
             defaults={**_PYRAMID, "aspect_ratios": (2.0, 1.0, 0.5)},
             inexpressible_reasons=_strides_are_powers,
             sources=("detectron2/modeling/anchor_generator.py", "detectron2/config/defaults.py",
@@ -330,7 +331,7 @@ FRAMEWORKS: dict[str, Framework] = {
             center_offset_limits=(0.0, 1.0, True), clip=False, clip_configurable=False,
             positive_iou=0.5, negative_iou=0.4,
             low_quality_matches=True, low_quality_configurable=True,
-            low_quality_matcher="mmdet", ignores_centres_outside_image=False,
+            low_quality_matcher=MMDET, ignores_centres_outside_image=False,
             defaults={**_PYRAMID, "aspect_ratios": (2.0, 1.0, 0.5)},
             inexpressible_reasons=_strides_are_powers,
             sources=("mmdet/models/task_modules/prior_generators/anchor_generator.py",
@@ -416,7 +417,7 @@ def matcher_for(config: AnchorConfig) -> str:
     if effective_low_quality(config):
         assert fw.low_quality_matcher is not None
         return fw.low_quality_matcher
-    return "argmax"
+    return ARGMAX
 
 
 def inexpressible_reasons(config: AnchorConfig) -> list[str]:

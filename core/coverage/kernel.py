@@ -63,7 +63,9 @@ from core.coverage.layout import (  # noqa: F401 - module globals the jitted cod
     I_NY,
     I_SHAPE,
     I_SHAPES,
-    MATCHER_CODES,
+    M_ARGMAX,
+    M_FORCE_BEST,
+    M_LOW_QUALITY,
     NO_ANCHOR,
     RELATIVE_SLACK,
     S_ENTRY,
@@ -299,7 +301,7 @@ def cover_images(image_lo, image_hi, image_start, image_count, boxes, index, tf,
     """
     columns = tf.shape[0]
     pos = positive_iou
-    keep_ties = kind != 0  # plain argmax assigns positives only
+    keep_ties = kind != M_ARGMAX  # plain argmax assigns positives only
     most = 0
     for m in range(image_lo, image_hi):
         most = max(most, image_count[m])
@@ -554,15 +556,15 @@ def _match_image(e_int, e_flt, entries, hash_keys, size, box_best, box_first, bo
         forced = e_int[t, S_FORCED]
         if top >= pos:
             box_plain[owner] = True
-        if kind == 0:
+        if kind == M_ARGMAX:
             if top >= pos:
                 box_matched[owner] = True
-        elif kind == 1:  # force_best
+        elif kind == M_FORCE_BEST:
             if forced >= 0:
                 box_matched[forced] = True
             elif top >= pos:
                 box_matched[owner] = True
-        elif kind == 2:  # low_quality: a best-tie anchor goes to its own argmax box
+        elif kind == M_LOW_QUALITY:  # a best-tie anchor goes to its own argmax box
             if top >= pos:
                 box_matched[owner] = True
             elif tie_last >= 0:  # below the threshold for every box: the argmax may be elsewhere
@@ -572,7 +574,7 @@ def _match_image(e_int, e_flt, entries, hash_keys, size, box_best, box_first, bo
                 cell = e_int[e, E_CELL]
                 box_matched[_anchor_argmax(tf, ti, c, cell // nx, cell % nx, width, height,
                                            boxes, start, count)] = True
-        else:  # mmdet: the last box tying its best with this anchor overwrites
+        else:  # M_MMDET: the last box tying its best with this anchor overwrites
             if tie_last >= 0:
                 box_matched[tie_last] = True
             elif top >= pos:

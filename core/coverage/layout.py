@@ -6,7 +6,12 @@ compiled kernel is only imported when coverage is computed.
 
 from __future__ import annotations
 
-MATCHER_CODES = {"argmax": 0, "force_best": 1, "low_quality": 2, "mmdet": 3}
+# The matcher kinds (docs/frameworks.md#matchers), named once: the framework table, the
+# reference-style matcher and the kernel all use these names and codes.
+ARGMAX, FORCE_BEST, LOW_QUALITY, MMDET = "argmax", "force_best", "low_quality", "mmdet"
+MATCHER_KINDS = (ARGMAX, FORCE_BEST, LOW_QUALITY, MMDET)
+M_ARGMAX, M_FORCE_BEST, M_LOW_QUALITY, M_MMDET = range(len(MATCHER_KINDS))  # kernel codes
+MATCHER_CODES = {kind: code for code, kind in enumerate(MATCHER_KINDS)}
 
 # columns of the float table
 (F_SX, F_SY, F_OX, F_OY, F_DX1, F_DY1, F_DX2, F_DY2, F_W, F_H, F_WMIN, F_HMIN, F_ISX,

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-MATCHER_KINDS = ("argmax", "force_best", "low_quality", "mmdet")
+from core.coverage.layout import ARGMAX, FORCE_BEST, LOW_QUALITY, MATCHER_KINDS, MMDET
 
 
 @dataclass(frozen=True)
@@ -31,7 +31,7 @@ class MatchRule:
     `negative_iou` does not change which boxes get a positive anchor; it is kept for reports.
     """
 
-    kind: str = "argmax"
+    kind: str = ARGMAX
     positive_iou: float = 0.5
     negative_iou: float = 0.4
 
@@ -58,14 +58,14 @@ def dense_match(ious: np.ndarray, kind: str, positive_iou: float):
     argmax_matched = np.isin(np.arange(n_boxes), plain)
     assigned = plain.copy()
     best = ious.max(axis=1)
-    if kind == "force_best":
+    if kind == FORCE_BEST:
         rows = ious.argmax(axis=1)
         for g in range(n_boxes - 1, -1, -1):  # lowest box wins a shared anchor
             assigned[rows[g]] = g
-    elif kind == "low_quality":
+    elif kind == LOW_QUALITY:
         hit = (ious == best[:, None]).any(axis=0)
         assigned[hit] = owner[hit]
-    elif kind == "mmdet":
+    elif kind == MMDET:
         for g in range(n_boxes):
             assigned[ious[g] == best[g]] = g
     return np.isin(np.arange(n_boxes), assigned), argmax_matched
