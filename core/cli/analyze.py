@@ -13,7 +13,12 @@ import numpy as np
 from core.analysis import CoverageResult, analyze, parse_input_size
 from core.anchor_config import config_to_dict, resolve_config, write_atomic
 from core.boxes import BoxTable
-from core.cli.common import add_dataset_arguments, load_dataset, print_json
+from core.cli.common import (
+    add_dataset_arguments,
+    add_model_input_arguments,
+    load_dataset,
+    print_json,
+)
 from core.coverage.summary import interpretation
 from core.errors import InputError
 from core.frameworks import FRAMEWORKS
@@ -27,10 +32,7 @@ def add_parser(subparsers) -> None:
     add_dataset_arguments(parser)
     parser.add_argument("--config", default=None, metavar="FILE",
                         help="anchor config file or preset name (default: keras-cv RetinaNet)")
-    parser.add_argument("--input-size", default=None, metavar="HxW",
-                        help="model input size; boxes are mapped into it before matching")
-    parser.add_argument("--resize", default="stretch", choices=("stretch", "letterbox"),
-                        help="how images reach --input-size (default: %(default)s)")
+    add_model_input_arguments(parser)
     parser.add_argument("--json", action="store_true", help="print one JSON object on stdout")
     parser.add_argument("--per-box", default=None, metavar="FILE.csv",
                         help="write one CSV row per box")

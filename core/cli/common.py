@@ -11,6 +11,7 @@ import orjson
 from tqdm import tqdm
 
 from core.boxes import BoxTable
+from core.input_mapping import RESIZE_MODES
 from core.sources import load_table
 
 DEFAULT_DATASET = "demo"
@@ -21,6 +22,14 @@ def add_dataset_arguments(parser: argparse.ArgumentParser) -> None:
                         help="KIND:PATH?key=value&... (default: %(default)s)")
     parser.add_argument("--strict", action="store_true",
                         help="treat any skipped (invalid) box as an error")
+
+
+def add_model_input_arguments(parser: argparse.ArgumentParser) -> None:
+    """`--input-size HxW` and `--resize MODE`: the model input (docs/datasets.md)."""
+    parser.add_argument("--input-size", default=None, metavar="HxW",
+                        help="model input size; boxes are mapped into it before matching")
+    parser.add_argument("--resize", default=RESIZE_MODES[0], choices=RESIZE_MODES,
+                        help="how images reach --input-size (default: %(default)s)")
 
 
 def load_dataset(args: argparse.Namespace, warm_up: bool = True) -> tuple[BoxTable, float]:

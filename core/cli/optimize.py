@@ -12,7 +12,12 @@ from tqdm import tqdm
 
 from core.analysis import CoverageSession, parse_input_size
 from core.anchor_config import config_to_dict, resolve_config, save_config
-from core.cli.common import add_dataset_arguments, load_dataset, print_json
+from core.cli.common import (
+    add_dataset_arguments,
+    add_model_input_arguments,
+    load_dataset,
+    print_json,
+)
 from core.errors import InputError
 from core.frameworks import FRAMEWORKS
 from core.optimizer import ceiling_advice, optimize
@@ -37,10 +42,7 @@ def add_parser(subparsers) -> None:
     parser.add_argument("--max-evaluations", default=None, metavar="N",
                         help="subsample evaluations of the search (default: 300 without "
                         "--time-budget)")
-    parser.add_argument("--input-size", default=None, metavar="HxW",
-                        help="model input size; boxes are mapped into it before matching")
-    parser.add_argument("--resize", default="stretch", choices=("stretch", "letterbox"),
-                        help="how images reach --input-size (default: %(default)s)")
+    add_model_input_arguments(parser)
     parser.add_argument("--out", default=None, metavar="FILE",
                         help="where to write the optimised config (.json, .yaml)")
     parser.add_argument("--json", action="store_true", help="print one JSON object on stdout")
