@@ -81,10 +81,14 @@ ShapeRule = Callable[["AnchorConfig", int], np.ndarray]
 # their centre, in the framework's per-location order, from the canonical config (ratios w/h).
 
 
+def ratios_in_convention(ratios, meaning: str) -> list[float]:
+    """Width / height ratios in a framework's own convention (`meaning` "w/h" or "h/w": then
+    each is 1 / r), as that framework's code or config file would be given them."""
+    return [float(r) if meaning == "w/h" else 1.0 / float(r) for r in ratios]
+
+
 def _own_ratios(config: AnchorConfig, meaning: str) -> list[float]:
-    """The config's w/h ratios in the framework's own convention, as it would be written there."""
-    ratios = list(config.aspect_ratios)
-    return ratios if meaning == "w/h" else [1.0 / r for r in ratios]
+    return ratios_in_convention(config.aspect_ratios, meaning)
 
 
 def _keras_cv_shapes(config: AnchorConfig, level_index: int) -> np.ndarray:

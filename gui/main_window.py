@@ -18,7 +18,6 @@ from PySide6.QtWidgets import (
     QMessageBox,
     QProgressBar,
     QPushButton,
-    QScrollArea,
     QSizePolicy,
     QSpinBox,
     QToolBar,
@@ -91,11 +90,9 @@ class MainWindow(QMainWindow):
         self.anchor_panel = AnchorPanel(self.state)
         self.histograms = HistogramPanel(self.state)
         self.report = ReportPanel(self.state)
-        scroll = QScrollArea()
-        scroll.setWidgetResizable(True)
-        scroll.setWidget(self.anchor_panel)
-        scroll.setMinimumWidth(SIDE_PANEL_MIN)
-        self._dock("Anchors", "anchors_dock", scroll, Qt.DockWidgetArea.LeftDockWidgetArea)
+        self.anchor_panel.setMinimumWidth(SIDE_PANEL_MIN)  # it scrolls itself
+        self._dock("Anchors", "anchors_dock", self.anchor_panel,
+                   Qt.DockWidgetArea.LeftDockWidgetArea)
         self._dock("Box shapes", "shapes_dock", self.histograms,
                    Qt.DockWidgetArea.RightDockWidgetArea)
         self._dock("Coverage", "coverage_dock", self.report,

@@ -16,7 +16,12 @@ from dataclasses import dataclass
 
 from core.anchor_config import FORMAT, AnchorConfig, config_from_dict, config_to_dict
 from core.errors import InputError
-from core.frameworks import FRAMEWORKS, inexpressible_reasons, override_problems
+from core.frameworks import (
+    FRAMEWORKS,
+    inexpressible_reasons,
+    override_problems,
+    ratios_in_convention,
+)
 
 Reasons = Callable[[AnchorConfig], list[str]]
 Fix = Callable[[AnchorConfig], AnchorConfig]
@@ -150,8 +155,7 @@ def thresholds_fixed(where: str) -> Reasons:
 
 def own_ratios(config: AnchorConfig) -> list[float]:
     """The config's width / height ratios in its framework's own meaning (h/w is 1 / r)."""
-    meaning = FRAMEWORKS[config.framework].ratio_meaning
-    return [float(r) if meaning == "w/h" else 1.0 / float(r) for r in config.aspect_ratios]
+    return ratios_in_convention(config.aspect_ratios, FRAMEWORKS[config.framework].ratio_meaning)
 
 
 def number(value: float) -> str:
