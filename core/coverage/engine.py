@@ -19,7 +19,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from core.anchor_grid import LevelGrid
-from core.coverage.geometry import ColumnTable, anchor_iou
+from core.coverage.geometry import ColumnTable, anchor_iou, ceiling_levels
 from core.coverage.layout import MATCHER_CODES
 from core.coverage.matching import MatchRule, dense_match
 
@@ -29,6 +29,7 @@ THREADS = max(1, min(8, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaf
                      else os.cpu_count() or 1))
 CHUNKS_PER_THREAD = 4  # image ranges per thread, for load balance
 MIN_CHUNK_BOXES = 2048  # below this many boxes a range is not worth a thread hand-off
+CEILINGS_KEPT = 32  # (size group, lattices) whose ceiling IoUs an engine remembers
 
 _pool: ThreadPoolExecutor | None = None
 _pool_lock = threading.Lock()
@@ -228,8 +229,10 @@ def _image_ranges(counts: np.ndarray) -> list[tuple[int, int]]:
 
 
 def _group_coverage(group: _SizeGroup, grids: list[LevelGrid], rule: MatchRule,
-                    out: BoxCoverage) -> np.ndarray:
-    """Fill `out` for the group's boxes; returns positive (box, anchor) pairs per level."""
+                    out: BoxCoverage, ceiling: np.ndarray | None) -> np.ndarray:
+    """Fill `out` for the group's boxes; returns positive (box, anchor) pairs per level.
+    `ceiling`: the group's ceiling IoUs when already known (they depend on the lattices only,
+    not on the anchor shapes), written into `out` instead of computed."""
     from core.coverage.kernel import cover_images  # numba loads on the first computation
 
     table = ColumnTable.from_grids(grids, group.height, group.width)
@@ -243,7 +246,10 @@ def _group_coverage(group: _SizeGroup, grids: list[LevelGrid], rule: MatchRule,
                      table.ceiling, MATCHER_CODES[rule.kind], float(rule.positive_iou),
                      out.best_iou, out.best_level, out.best_shape, out.best_row, out.best_col,
                      out.best_anchor, out.positives, out.matched, out.low_quality_only,
-                     out.ceiling_iou, out.ceiling_covered, image_level, image_dense)
+                     ceiling is None, out.ceiling_iou, image_level, image_dense)
+
+    if ceiling is not None:
+        out.ceiling_iou[group.index] = ceiling
 
     ranges = _image_ranges(group.image_count)
     if len(ranges) == 1:
@@ -269,16 +275,28 @@ class CoverageEngine:
     def __init__(self, x1, y1, x2, y2, image, image_heights, image_widths):
         self.groups = _size_groups(x1, y1, x2, y2, image, image_heights, image_widths)
         self.box_count = len(np.asarray(x1))
+        # ceiling IoUs per (size group, lattices): a change of ratios, scales or sizes keeps them
+        self._ceilings: dict[tuple[int, bytes], np.ndarray] = {}
+        self._ceilings_lock = threading.Lock()
 
     def compute(self, grids_for_size: GridsForSize, rule: MatchRule) -> BoxCoverage:
         """Coverage of every box under `rule`, with anchors from `grids_for_size(h, w)`."""
         per_size = {(g.height, g.width): grids_for_size(g.height, g.width) for g in self.groups}
         levels = max((len(v) for v in per_size.values()), default=0)
         out = BoxCoverage.empty(self.box_count, levels, rule)
-        for group in self.groups:
-            level_positive = _group_coverage(group, per_size[(group.height, group.width)], rule,
-                                             out)
+        for number, group in enumerate(self.groups):
+            grids = per_size[(group.height, group.width)]
+            key = (number, ceiling_levels(grids).tobytes())
+            with self._ceilings_lock:
+                known = self._ceilings.get(key)
+            level_positive = _group_coverage(group, grids, rule, out, known)
+            if known is None:
+                with self._ceilings_lock:
+                    if len(self._ceilings) >= CEILINGS_KEPT:
+                        self._ceilings.clear()
+                    self._ceilings[key] = out.ceiling_iou[group.index].copy()
             out.level_positive_anchors[:len(level_positive)] += level_positive
+        out.ceiling_covered[:] = out.ceiling_iou >= rule.positive_iou
         return out
 
 

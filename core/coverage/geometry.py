@@ -97,7 +97,7 @@ class ColumnTable:
             base += grid.anchor_count
         floats = np.asarray(floats, np.float64).reshape(-1, F_ISY + 1)
         ints = np.asarray(ints, np.int64).reshape(-1, I_BASE + 1)
-        return cls(floats, ints, _ceiling_levels(grids), float(width), float(height),
+        return cls(floats, ints, ceiling_levels(grids), float(width), float(height),
                    len(grids), base)
 
 
@@ -110,7 +110,7 @@ class ColumnTable:
         return self.ints[:, I_SHAPE]
 
 
-def _ceiling_levels(grids: list[LevelGrid]) -> np.ndarray:
+def ceiling_levels(grids: list[LevelGrid]) -> np.ndarray:
     """Each level with cells as one row of `C_*` lattice parameters, for the ceiling."""
     rows = [(1.0, g.offset_x, g.stride_x, g.nx, g.offset_y, g.stride_y, g.ny,
              float(bool(g.clip))) for g in grids if g.nx > 0 and g.ny > 0]

@@ -291,7 +291,7 @@ def _shape_bound(bw, bh, area, aw, ah, wmin, hmin):
 def cover_images(image_lo, image_hi, image_start, image_count, boxes, index, tf, ti, width,
                  height, ceiling_levels, kind, positive_iou, best_iou, best_level, best_shape,
                  best_row, best_col, best_anchor, positives, matched, low_quality_only,
-                 ceiling_iou, ceiling_covered, image_level_positives, image_dense):
+                 with_ceiling, ceiling_iou, image_level_positives, image_dense):
     """Coverage of the boxes of images `image_lo .. image_hi - 1` of one size group.
 
     `boxes` (n, 4) float64 rows ordered by image; image m owns rows `image_start[m] ..
@@ -329,10 +329,9 @@ def cover_images(image_lo, image_hi, image_start, image_count, boxes, index, tf,
             r = start + q
             out = index[r]
             bx1, by1, bx2, by2 = boxes[r, 0], boxes[r, 1], boxes[r, 2], boxes[r, 3]
-            ceiling = _ceiling_iou(bx1, by1, bx2, by2, ceiling_levels, width, height, c_ox, c_ex,
-                                   c_oy, c_ey)
-            ceiling_iou[out] = ceiling
-            ceiling_covered[out] = ceiling >= pos
+            if with_ceiling:  # else the caller has it: it depends on the lattices only
+                ceiling_iou[out] = _ceiling_iou(bx1, by1, bx2, by2, ceiling_levels, width,
+                                                height, c_ox, c_ex, c_oy, c_ey)
             bw = bx2 - bx1
             bh = by2 - by1
             area = bw * bh

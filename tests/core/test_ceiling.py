@@ -127,3 +127,28 @@ def test_the_ceiling_bounds_optimizer_results():
     coverage = analyze(table, result.config).coverage
     assert (coverage.ceiling_iou >= coverage.best_iou - 1e-12).all()
     assert result.report["ceiling_recall"] >= result.report["best_possible_recall"]
+
+
+def test_an_engine_reuses_the_ceiling_only_for_the_same_lattices():
+    """The ceiling depends on the lattices (levels, strides, offsets, clipping, input size), not
+    on the anchor shapes: a session keeps it across ratio / scale / size changes, recomputes it
+    when the lattices change, and re-thresholds it when positive_iou changes."""
+    from core.analysis import CoverageSession
+    from core.anchor_config import default_config
+
+    table = load_table("demo?images=40&seed=8")
+    base = default_config("keras-cv")
+    shapes = base.replace(aspect_ratios=(0.2, 1.0, 5.0), scales=(1.0, 1.4))
+    finer = base.replace(levels=(2, 3, 4, 5, 6), strides=(4, 8, 16, 32, 64),
+                         sizes=(16, 32, 64, 128, 256))
+    strict = shapes.replace(positive_iou=0.7, negative_iou=0.6)
+    session = CoverageSession(table)
+    session.compute(base)
+    for config in (shapes, finer, strict):
+        reused = session.compute(config).coverage
+        fresh = CoverageSession(table).compute(config).coverage
+        np.testing.assert_array_equal(reused.ceiling_iou, fresh.ceiling_iou)
+        np.testing.assert_array_equal(reused.ceiling_covered,
+                                      fresh.ceiling_iou >= config.positive_iou)
+    coarse = session.compute(shapes).coverage.ceiling_iou
+    assert (session.compute(finer).coverage.ceiling_iou > coarse).any()
