@@ -102,16 +102,20 @@ def format_value(kind: str, value) -> str:
     return str(value)
 
 
+# how a difference of each kind reads (a change, an interval's half-width): factor, format, unit
+DIFFERENCE_FORMATS = {PERCENT: (100.0, ".1f", " pp"), IOU: (1.0, ".3f", ""),
+                      COUNT: (1.0, ",.0f", "")}
+OTHER_DIFFERENCE = (1.0, ".2f", "")
+
+
+def _difference(kind: str, value: float, sign: str = "") -> str:
+    factor, spec, unit = DIFFERENCE_FORMATS.get(kind, OTHER_DIFFERENCE)
+    return f"{factor * value:{sign}{spec}}{unit}"
+
+
 def format_delta(kind: str, delta: float) -> str:
     """A change as shown: percentage points for shares, a typographic minus sign."""
-    if kind == PERCENT:
-        text = f"{100 * delta:+.1f} pp"
-    elif kind == IOU:
-        text = f"{delta:+.3f}"
-    elif kind == COUNT:
-        text = f"{int(delta):+,d}"
-    else:
-        text = f"{delta:+.2f}"
+    text = _difference(kind, delta, "+")
     if not any(ch in "123456789" for ch in text):  # rounds to zero at the shown precision
         return "±0" + (" pp" if kind == PERCENT else "")
     return text.replace("-", "−")
@@ -119,15 +123,7 @@ def format_delta(kind: str, delta: float) -> str:
 
 def format_interval(kind: str, half_width: float | None) -> str:
     """An estimate's 95 % interval as shown next to it: '± 0.5 pp', '± 0.003', '± 497'."""
-    if half_width is None:
-        return ""
-    if kind == PERCENT:
-        return f"± {100 * half_width:.1f} pp"
-    if kind == IOU:
-        return f"± {half_width:.3f}"
-    if kind == COUNT:
-        return f"± {half_width:,.0f}"
-    return f"± {half_width:.2f}"
+    return "" if half_width is None else "± " + _difference(kind, half_width)
 
 
 def delta_colour(kind: str, delta: float, higher_is_better: bool) -> str:
