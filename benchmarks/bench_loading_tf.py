@@ -42,7 +42,9 @@ def boxes_only_load(bounding_box_format: str, batch_size: int | None = None,
                     seed: int = 0):
     """`resources.em_loader_demo.load` with the same boxes but one constant image tensor, so the
     pipeline costs what the boxes cost (a loader that can skip its pixels)."""
-    import tensorflow as tf
+    from core.tensorflow_import import import_tensorflow
+
+    tf = import_tensorflow()  # without TensorFlow's start-up noise on stderr
 
     from core.box_formats import from_xyxy
     from core.sources.demo import IMAGE_HEIGHT, IMAGE_WIDTH, generate_demo_boxes
