@@ -84,6 +84,15 @@ def fixed_options_text(fw: Framework) -> str:
     return f"Fixed by {fw.label}: " + "; ".join(facts) if facts else ""
 
 
+def framework_summary(fw: Framework) -> str:
+    """How the framework makes its anchors, from the framework table, with the files its facts
+    were checked in (a tooltip of the framework list; docs/frameworks.md)."""
+    rounding = "half-extents rounded to whole pixels" if fw.rounds_half_extents else "no rounding"
+    return (f"{fw.label}: its aspect ratio means {fw.ratio_meaning}; anchor size = "
+            f"{fw.size_rule}; shapes {fw.shape_order} per location; {rounding}.\n"
+            f"Checked against: {', '.join(fw.sources)}")
+
+
 def ratio_hint(fw: Framework) -> str:
     """The hint shown under the ratios when the framework's own ratio is h/w."""
     if fw.ratio_meaning == "w/h":
@@ -253,6 +262,8 @@ class AnchorPanel(QWidget):
         self.framework_combo = FocusComboBox()
         for name, fw in FRAMEWORKS.items():
             self.framework_combo.addItem(fw.label, name)
+            self.framework_combo.setItemData(self.framework_combo.count() - 1,
+                                             framework_summary(fw), Qt.ItemDataRole.ToolTipRole)
         self.framework_combo.setToolTip("How anchors are generated and matched; switching keeps "
                                         "the anchors and drops overrides it cannot do")
         self.preset_combo = FocusComboBox()

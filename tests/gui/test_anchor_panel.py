@@ -248,3 +248,17 @@ def test_fits_its_dock_and_renders(panel, state, tmp_path):
     assert (image.width(), image.height()) == (330, 860)
     colour = image.toImage().pixelColor(2, image.height() - 3)
     assert colour.lightness() < 60  # the dark theme, not the default light grey
+
+
+def test_each_framework_item_says_how_it_makes_anchors(panel):
+    from PySide6.QtCore import Qt
+
+    from core.frameworks import FRAMEWORKS
+
+    combo = panel.framework_combo
+    for index in range(combo.count()):
+        fw = FRAMEWORKS[combo.itemData(index)]
+        tip = combo.itemData(index, Qt.ItemDataRole.ToolTipRole)
+        assert fw.ratio_meaning in tip and fw.size_rule in tip and fw.shape_order in tip
+        assert ("rounded" in tip) == fw.rounds_half_extents
+        assert fw.sources and all(source in tip for source in fw.sources)
