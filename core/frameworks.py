@@ -112,19 +112,33 @@ def _rounded_hw_shapes(sizes: list[float], ratios_hw: list[float]) -> np.ndarray
     return np.round(base).astype(np.float64)
 
 
+def octave_scales(count: int) -> tuple[float, ...]:
+    """keras-hub's only scales: 2**(i / count) for i < count (num_scales = count)."""
+    return tuple(2.0 ** (i / count) for i in range(count))
+
+
+def is_octave_scales(scales) -> bool:
+    """`scales` are `octave_scales(len(scales))` to keras-hub's tolerance (1e-4)."""
+    return bool(np.allclose(np.asarray(scales, np.float64), octave_scales(len(scales)),
+                            rtol=1e-4, atol=0.0))
+
+
+def common_anchor_size(levels, sizes) -> float | None:
+    """The one `anchor_size` with sizes[l] = anchor_size * 2**level (keras-hub's only sizes),
+    or None when the sizes are not of that form."""
+    anchor_sizes = np.asarray(sizes, np.float64) / 2.0 ** np.asarray(levels, np.float64)
+    if not np.allclose(anchor_sizes, anchor_sizes[0], rtol=1e-9, atol=0.0):
+        return None
+    return float(anchor_sizes[0])
+
+
 def keras_hub_parameters(config: AnchorConfig) -> tuple[float, int] | None:
     """(anchor_size, num_scales) if keras-hub's AnchorGenerator can express the config's sizes and
-    scales (sizes[l] = anchor_size * 2**level, scales = 2**(i/n) to 1e-4), else None."""
-    levels = np.asarray(config.levels, np.float64)
-    anchor_sizes = np.asarray(config.sizes, np.float64) / 2.0**levels
-    anchor_size = float(anchor_sizes[0])
-    n = len(config.scales)
-    wanted = 2.0 ** (np.arange(n) / n)
-    if not np.allclose(anchor_sizes, anchor_size, rtol=1e-9, atol=0.0):
+    scales, else None."""
+    anchor_size = common_anchor_size(config.levels, config.sizes)
+    if anchor_size is None or not is_octave_scales(config.scales):
         return None
-    if not np.allclose(np.asarray(config.scales, np.float64), wanted, rtol=1e-4, atol=0.0):
-        return None
-    return anchor_size, n
+    return anchor_size, len(config.scales)
 
 
 def _keras_hub_shapes(config: AnchorConfig, level_index: int) -> np.ndarray:
@@ -213,11 +227,10 @@ def _keras_hub_reasons(config: AnchorConfig) -> list[str]:
     levels = list(config.levels)
     if levels != list(range(levels[0], levels[0] + len(levels))):
         reasons.append("levels must be consecutive (min_level..max_level)")
-    anchor_sizes = np.asarray(config.sizes, np.float64) / 2.0 ** np.asarray(levels, np.float64)
-    if not np.allclose(anchor_sizes, anchor_sizes[0], rtol=1e-9, atol=0.0):
+    if common_anchor_size(levels, config.sizes) is None:
         reasons.append("sizes must be anchor_size * 2**level with one anchor_size")
-    n = len(config.scales)
-    if not np.allclose(config.scales, 2.0 ** (np.arange(n) / n), rtol=1e-4, atol=0.0):
+    if not is_octave_scales(config.scales):
+        n = len(config.scales)
         reasons.append(f"scales must be 2**(i/{n}) for i < {n}")
     return reasons
 
@@ -256,6 +269,8 @@ class Framework:
     defaults: dict = field(default_factory=dict)  # canonical levels/strides/sizes/scales/ratios
     inexpressible_reasons: Callable[[AnchorConfig], list[str]] = _no_reasons
     sources: tuple[str, ...] = ()
+    fixed_scales: Callable[[int], tuple[float, ...]] | None = None  # its only scales, by count
+    one_anchor_size: bool = False  # sizes are anchor_size * 2**level: one size moves them all
 
     def padded(self, extent: int) -> int:
         """The extent the backbone sees after padding the model input to `size_divisor`."""
@@ -292,7 +307,8 @@ FRAMEWORKS: dict[str, Framework] = {
             low_quality_matches=False, low_quality_configurable=True,
             low_quality_matcher=FORCE_BEST, ignores_centres_outside_image=False,
             defaults={**_PYRAMID, "aspect_ratios": (2.0, 1.0, 0.5)},
-            inexpressible_reasons=_keras_hub_reasons,
+            inexpressible_reasons=_keras_hub_reasons, fixed_scales=octave_scales,
+            one_anchor_size=True,
             sources=("keras_hub/src/layers/modeling/anchor_generator.py",
                      "keras_hub/src/models/retinanet/retinanet_object_detector.py",
                      "keras_hub/src/models/retinanet/retinanet_label_encoder.py"),

@@ -41,6 +41,7 @@ from core.analysis import CoverageSession, ModelInput, grids_for, match_rule
 from core.anchor_config import AnchorConfig, default_config
 from core.boxes import BoxTable
 from core.errors import InputError
+from core.frameworks import FRAMEWORKS, common_anchor_size
 
 ProgressCallback = Callable[[float, str], None]
 CancelCheck = Callable[[], bool]
@@ -171,28 +172,25 @@ def stratified_images(table: BoxTable, target_boxes: int, rng: np.random.Generat
 class SearchSpace:
     """The parameter vector the search moves: log ratios (w/h), log scales, log size factors.
 
-    keras-hub keeps scales 2**(i/S) (not searched) and moves one common size factor; the other
-    frameworks move per-level size factors when `optimize_size` is on.
+    A framework with fixed scales (keras-hub's 2**(i/S)) does not search them; one with a single
+    anchor size moves one common size factor; the others move per-level size factors when
+    `optimize_size` is on (the framework table says which).
     """
 
     def __init__(self, base: AnchorConfig, ratios: int, scales: int, optimize_size: bool):
         self.base = base
         self.ratio_count = ratios
         self.scale_count = scales
-        self.keras_hub = base.framework == "keras-hub"
-        self.fixed_scales = (tuple(2.0 ** (i / scales) for i in range(scales))
-                             if self.keras_hub else None)
-        self.hub_anchor_size = None
-        if self.keras_hub:
-            levels = np.asarray(base.levels, np.float64)
-            anchor_sizes = np.asarray(base.sizes, np.float64) / 2.0**levels
-            if np.allclose(anchor_sizes, anchor_sizes[0], rtol=1e-9, atol=0.0):
-                self.hub_anchor_size = float(anchor_sizes[0])
+        fw = FRAMEWORKS[base.framework]
+        self.fixed_scales = fw.fixed_scales(scales) if fw.fixed_scales is not None else None
+        self.one_anchor_size = fw.one_anchor_size
+        self.hub_anchor_size = (common_anchor_size(base.levels, base.sizes)
+                                if fw.one_anchor_size else None)
         if not optimize_size:
             self.size_count = 0
         else:
-            self.size_count = 1 if self.keras_hub else len(base.levels)
-        self.searched_scales = 0 if self.keras_hub else scales
+            self.size_count = 1 if fw.one_anchor_size else len(base.levels)
+        self.searched_scales = 0 if self.fixed_scales is not None else scales
         kinds = (["ratio"] * ratios + ["scale"] * self.searched_scales
                  + ["size"] * self.size_count)
         self.kinds = kinds
@@ -220,12 +218,12 @@ class SearchSpace:
         """The canonical config of a point (values rounded to 4 significant digits, sorted)."""
         log_ratios, log_scales, log_sizes = self.split(self.normalise(x))
         ratios = tuple(sorted(_round(math.exp(v)) for v in log_ratios))
-        if self.keras_hub:
-            scales = self.fixed_scales  # exact 2**(i/n): keras-hub checks them to 1e-4
+        if self.fixed_scales is not None:
+            scales = self.fixed_scales  # exact, e.g. keras-hub's 2**(i/n) (checked to 1e-4)
         else:
             scales = tuple(sorted(_round(math.exp(v)) for v in log_scales))
         sizes = self.base.sizes
-        if self.size_count and self.keras_hub:
+        if self.size_count and self.one_anchor_size:
             factor = math.exp(log_sizes[0])
             if self.hub_anchor_size is not None:
                 anchor = _round(self.hub_anchor_size * factor)
@@ -451,12 +449,14 @@ def optimize(
     report = progress or (lambda fraction, message: None)
     notes = []
     space = SearchSpace(base_config, ratios, scales, optimize_size)
-    if space.keras_hub:
-        notes.append(f"keras-hub expresses only scales 2**(i/n): scales kept at 2**(i/{scales}); "
-                     "ratios" + (" and anchor_size" if optimize_size else "") + " optimised")
-        if optimize_size and space.hub_anchor_size is None:
-            notes.append("keras-hub: the sizes are not anchor_size * 2**level, so the output "
-                         "is not expressible there (export offers the nearest expressible one)")
+    label = FRAMEWORKS[base_config.framework].label
+    if space.fixed_scales is not None:
+        kept = ", ".join(f"{v:.4g}" for v in space.fixed_scales)
+        notes.append(f"{label} expresses only fixed scales: kept at {kept}; ratios"
+                     + (" and anchor_size" if optimize_size else "") + " optimised")
+    if space.one_anchor_size and optimize_size and space.hub_anchor_size is None:
+        notes.append(f"{label}: the sizes are not anchor_size * 2**level, so the output is not "
+                     "expressible there (export offers the nearest expressible one)")
 
     report(0.0, "preparing boxes")
     full = session if session is not None else CoverageSession(table, model_input)
