@@ -19,7 +19,7 @@ from core.exports.target import (
     reals,
     strides_as_powers_of_two,
 )
-from core.frameworks import effective_low_quality, keras_hub_parameters
+from core.frameworks import effective_low_quality, keras_hub_parameters, octave_scales
 
 
 def pyramid_sizes_and_scales(config: AnchorConfig) -> AnchorConfig:
@@ -30,10 +30,9 @@ def pyramid_sizes_and_scales(config: AnchorConfig) -> AnchorConfig:
     levels = np.asarray(config.levels, np.float64)
     relative = np.asarray(config.sizes, np.float64) / 2.0**levels
     anchor_size = float(f"{float(np.exp(np.mean(np.log(relative)))):.6g}")
-    n = len(config.scales)
     return dataclasses.replace(
         config, sizes=tuple(anchor_size * 2.0**lv for lv in config.levels),
-        scales=tuple(2.0 ** (i / n) for i in range(n)))
+        scales=octave_scales(len(config.scales)))
 
 
 def render(config: AnchorConfig, tuned_for: str) -> str:
