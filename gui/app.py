@@ -19,9 +19,12 @@ def parse_gui_arguments(argv: list[str]) -> argparse.Namespace:
 def create_application():
     """The QApplication with pyqtgraph's options set once (and the coverage kernel loaded
     first: see `core.coverage.engine.load_kernel`)."""
+    from PIL import Image
+
     from core.coverage.engine import load_kernel
 
     load_kernel()
+    Image.init()  # the image plugins, which a pixel worker would otherwise import off-thread
     import pyqtgraph as pg
     from PySide6.QtWidgets import QApplication
 
