@@ -24,7 +24,7 @@ def create_application():
     from core.coverage.engine import load_kernel
 
     load_kernel()
-    Image.init()  # the image plugins, which a pixel worker would otherwise import off-thread
+    Image.preinit()  # the common image plugins, which a pixel worker would import off-thread
     import pyqtgraph as pg
     from PySide6.QtWidgets import QApplication
 
