@@ -152,9 +152,10 @@ def _size_groups(x1, y1, x2, y2, image, heights, widths) -> list[_SizeGroup]:
 def load_kernel() -> None:
     """Import the compiled kernel and the numba modules its first call would import.
 
-    A GUI calls this on its main thread before its first coverage worker starts: an import
-    made in a worker thread passes through PySide6's import hook, which is not safe off the main
-    thread (seen as segfaults in numba's first import). About 0.6 s, once per process."""
+    A GUI calls this on its main thread before its first coverage worker starts: numba's first
+    import and set-up in a worker thread of a PySide6 process segfaulted in about half of the
+    GUI test runs (not cured by disabling PySide6's import-hook source inspection); on the main
+    thread it never did. About 0.6 s, once per process."""
     from numba.core.registry import cpu_target
 
     import core.coverage.kernel  # noqa: F401 - imports numba
