@@ -12,13 +12,12 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from core.anchor_config import AnchorConfig
+from core.anchor_config import AnchorConfig, matcher_for
 from core.anchor_generation import level_grids
 from core.boxes import BoxTable
 from core.coverage import BoxCoverage, CoverageEngine, MatchRule, summarize
 from core.errors import InputError
 from core.estimate import SAMPLE_BOXES, Estimate, estimate_report, sample_images
-from core.frameworks import matcher_for
 from core.input_mapping import RESIZE_MODES, map_boxes_to_input
 
 

@@ -18,8 +18,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from core.coverage.layout import ARGMAX
 from core.errors import InputError
-from core.frameworks import FRAMEWORKS, check_overrides
+from core.frameworks import FRAMEWORKS, common_anchor_size, is_octave_scales
 
 FORMAT = "anchor-inspector/1"
 REQUIRED_KEYS = ("format", "framework", "levels", "strides", "sizes", "scales", "aspect_ratios",
@@ -202,8 +203,6 @@ def with_framework(config: AnchorConfig, framework: str) -> AnchorConfig:
     if framework not in FRAMEWORKS:
         raise InputError(f"unknown framework {framework!r}; known: {', '.join(FRAMEWORKS)}")
     moved = dataclasses.replace(config, framework=framework)
-    from core.frameworks import override_problems
-
     for key, _ in override_problems(moved):
         moved = dataclasses.replace(moved, **{key: None})
     return moved
@@ -332,3 +331,95 @@ def resolve_config(spec: str | os.PathLike | None) -> AnchorConfig:
         return load_preset(str(spec))
     raise InputError(f"no such file or preset; presets: {', '.join(list_presets())}",
                      file=str(spec))
+
+
+# --------------------------------------------------------------------------- framework rules
+# What a whole config means under its framework (the table's rules take plain values).
+
+
+def level_shapes(config: AnchorConfig, level_index: int):
+    """Level `level_index`'s per-location anchor shapes under the config's framework: (A, 4)
+    offsets x1, y1, x2, y2 from the anchor centre, in the framework's order."""
+    return FRAMEWORKS[config.framework].anchor_shapes(
+        config.levels[level_index], config.sizes[level_index], config.scales,
+        config.aspect_ratios)
+
+
+def keras_hub_parameters(config: AnchorConfig) -> tuple[float, int] | None:
+    """(anchor_size, num_scales) if keras-hub's AnchorGenerator can express the config's sizes and
+    scales, else None."""
+    anchor_size = common_anchor_size(config.levels, config.sizes)
+    if anchor_size is None or not is_octave_scales(config.scales):
+        return None
+    return anchor_size, len(config.scales)
+
+
+def override_problems(config: AnchorConfig) -> list[tuple[str, str]]:
+    """(key, problem) for each optional override the config's framework cannot do."""
+    fw = FRAMEWORKS[config.framework]
+    problems = []
+    offset = config.center_offset
+    if offset is not None:
+        limits = fw.center_offset_limits
+        if limits is None:
+            if offset != fw.center_offset:
+                problems.append(("center_offset", f"{fw.label} fixes the centre offset at "
+                                 f"{fw.center_offset:g} of the stride; got {offset:g}"))
+        else:
+            low, high, inclusive = limits
+            if not (low <= offset and (offset <= high if inclusive else offset < high)):
+                bracket = "]" if inclusive else ")"
+                problems.append(("center_offset", f"must be in [{low:g}, {high:g}{bracket} for "
+                                 f"{fw.label}; got {offset:g}"))
+    if config.clip is not None and config.clip != fw.clip and not fw.clip_configurable:
+        state = "always clips" if fw.clip else "never clips"
+        problems.append(("clip", f"{fw.label} {state} anchors; clip={config.clip} "
+                         "is not possible"))
+    lq = config.low_quality_matches
+    if lq is not None and lq != fw.low_quality_matches and not fw.low_quality_configurable:
+        state = "always uses" if fw.low_quality_matches else "cannot use"
+        problems.append(("low_quality_matches", f"{fw.label}'s RetinaNet {state} low-quality "
+                         "(forced) matches"))
+    return problems
+
+
+def check_overrides(config: AnchorConfig, source: str | None = None) -> None:
+    """Raise InputError naming the key if an override is impossible in the config's framework."""
+    problems = override_problems(config)
+    if problems:
+        key, problem = problems[0]
+        raise InputError(problem, file=source, record=f"key '{key}'")
+
+
+def effective_center_offset(config: AnchorConfig) -> float:
+    """Centre of the first anchor, as a fraction of the stride."""
+    fw = FRAMEWORKS[config.framework]
+    return fw.center_offset if config.center_offset is None else float(config.center_offset)
+
+
+def effective_clip(config: AnchorConfig) -> bool:
+    fw = FRAMEWORKS[config.framework]
+    return fw.clip if config.clip is None else bool(config.clip)
+
+
+def effective_low_quality(config: AnchorConfig) -> bool:
+    fw = FRAMEWORKS[config.framework]
+    return fw.low_quality_matches if config.low_quality_matches is None else \
+        bool(config.low_quality_matches)
+
+
+def matcher_for(config: AnchorConfig) -> str:
+    """The matcher (one of MATCHERS) the config's framework uses, honouring `low_quality_matches`.
+    InputError if the override is one the framework cannot do."""
+    check_overrides(config)
+    fw = FRAMEWORKS[config.framework]
+    if effective_low_quality(config):
+        assert fw.low_quality_matcher is not None
+        return fw.low_quality_matcher
+    return ARGMAX
+
+
+def inexpressible_reasons(config: AnchorConfig) -> list[str]:
+    """Why the config cannot be written for its framework exactly (empty list: it can)."""
+    return FRAMEWORKS[config.framework].inexpressible_reasons(
+        config.levels, config.strides, config.sizes, config.scales)

@@ -15,10 +15,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from core.anchor_config import AnchorConfig
+from core.anchor_config import AnchorConfig, effective_center_offset, effective_clip, level_shapes
 from core.anchor_grid import LevelGrid
 from core.errors import InputError
-from core.frameworks import FRAMEWORKS, effective_center_offset, effective_clip
+from core.frameworks import FRAMEWORKS
 
 
 def _check_size(image_height: int, image_width: int) -> tuple[int, int]:
@@ -62,7 +62,7 @@ def level_grids(
             ny = int(np.count_nonzero(offset_y + np.arange(ny) * stride_y < image_height))
         grids.append(LevelGrid(
             level=int(level), stride_x=stride_x, stride_y=stride_y, offset_x=offset_x,
-            offset_y=offset_y, nx=nx, ny=ny, shapes=fw.anchor_shapes(config, index), clip=clip,
+            offset_y=offset_y, nx=nx, ny=ny, shapes=level_shapes(config, index), clip=clip,
             image_width=image_width, image_height=image_height,
         ))
     return grids

@@ -54,17 +54,12 @@ still generated, but is not expressible in the frameworks whose stride is fixed 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
 import numpy as np
 
-from core.coverage.layout import ARGMAX, FORCE_BEST, LOW_QUALITY, MATCHER_KINDS, MMDET
-from core.errors import InputError
-
-if TYPE_CHECKING:
-    from core.anchor_config import AnchorConfig
+from core.coverage.layout import FORCE_BEST, LOW_QUALITY, MATCHER_KINDS, MMDET
 
 MATCHERS = MATCHER_KINDS  # the matcher kinds, named in core.coverage.layout
 """argmax: an anchor goes to its argmax box if IoU >= positive. force_best: argmax plus, for each
@@ -73,7 +68,12 @@ every anchor reaching some box's highest IoU, assigned to its own argmax box (to
 detectron2 Matcher). mmdet: MaxIoUAssigner with min_pos_iou=0, gt_max_assign_all: for each box in
 order, all anchors whose IoU equals that box's max go to it, later boxes overwriting."""
 
-ShapeRule = Callable[["AnchorConfig", int], np.ndarray]
+ShapeRule = Callable[[int, float, Sequence[float], Sequence[float]], np.ndarray]
+"""(level, size, scales, ratios as width / height) -> the level's per-location anchor shapes,
+(A, 4) offsets x1, y1, x2, y2 from the anchor centre, in the framework's own order."""
+ReasonsRule = Callable[[Sequence[int], Sequence[float], Sequence[float], Sequence[float]],
+                       list[str]]
+"""(levels, strides, sizes, scales) -> why the framework cannot express them (empty: it can)."""
 
 
 # --------------------------------------------------------------------------- anchor shapes
@@ -87,14 +87,10 @@ def ratios_in_convention(ratios, meaning: str) -> list[float]:
     return [float(r) if meaning == "w/h" else 1.0 / float(r) for r in ratios]
 
 
-def _own_ratios(config: AnchorConfig, meaning: str) -> list[float]:
-    return ratios_in_convention(config.aspect_ratios, meaning)
-
-
-def _keras_cv_shapes(config: AnchorConfig, level_index: int) -> np.ndarray:
+def _keras_cv_shapes(level: int, size: float, scales, ratios) -> np.ndarray:
     """keras-cv: w = s*sqrt(r), h = s/sqrt(r) with s = size*scale; scale-major, no rounding."""
-    root = np.sqrt(np.asarray(config.aspect_ratios, np.float64))
-    sizes = config.sizes[level_index] * np.asarray(config.scales, np.float64)
+    root = np.sqrt(np.asarray(ratios, np.float64))
+    sizes = size * np.asarray(scales, np.float64)
     half_w = 0.5 * (sizes[:, None] * root[None, :]).ravel()
     half_h = 0.5 * (sizes[:, None] / root[None, :]).ravel()
     return np.stack([-half_w, -half_h, half_w, half_h], axis=1)
@@ -132,64 +128,55 @@ def common_anchor_size(levels, sizes) -> float | None:
     return float(anchor_sizes[0])
 
 
-def keras_hub_parameters(config: AnchorConfig) -> tuple[float, int] | None:
-    """(anchor_size, num_scales) if keras-hub's AnchorGenerator can express the config's sizes and
-    scales, else None."""
-    anchor_size = common_anchor_size(config.levels, config.sizes)
-    if anchor_size is None or not is_octave_scales(config.scales):
-        return None
-    return anchor_size, len(config.scales)
-
-
-def _keras_hub_shapes(config: AnchorConfig, level_index: int) -> np.ndarray:
-    """keras-hub: sizes `int(2**level * anchor_size * 2**(s/num_scales))` when the config is
-    expressible, else (documented choice) `int(sizes[l] * scale)`, the same formula with the
-    config's own sizes and scales; then torchvision-style rounded shapes."""
-    params = keras_hub_parameters(config)
-    level = config.levels[level_index]
-    if params is not None:
-        anchor_size, n = params
+def _keras_hub_shapes(level: int, size: float, scales, ratios) -> np.ndarray:
+    """keras-hub: sizes `int(2**level * anchor_size * 2**(s/num_scales))` with anchor_size =
+    size / 2**level (exact in binary) when the scales are 2**(s/n); else (documented choice)
+    `int(size * scale)`, the same formula with the given scales; then torchvision-style rounded
+    shapes."""
+    if is_octave_scales(scales):
+        n = len(scales)
+        anchor_size = size / 2.0**level
         sizes = [int(2**level * anchor_size * 2 ** (s / n)) for s in range(n)]
     else:
-        sizes = [int(config.sizes[level_index] * scale) for scale in config.scales]
-    return _rounded_hw_shapes(sizes, _own_ratios(config, "h/w"))
+        sizes = [int(size * scale) for scale in scales]
+    return _rounded_hw_shapes(sizes, ratios_in_convention(ratios, "h/w"))
 
 
-def _torchvision_shapes(config: AnchorConfig, level_index: int) -> np.ndarray:
+def _torchvision_shapes(level: int, size: float, scales, ratios) -> np.ndarray:
     """torchvision: per-level sizes `int(size * scale)` (as `_default_anchorgen` writes them),
     then `AnchorGenerator.generate_anchors` (rounded half-extents, ratio-major)."""
-    sizes = [int(config.sizes[level_index] * scale) for scale in config.scales]
-    return _rounded_hw_shapes(sizes, _own_ratios(config, "h/w"))
+    sizes = [int(size * scale) for scale in scales]
+    return _rounded_hw_shapes(sizes, ratios_in_convention(ratios, "h/w"))
 
 
-def _detectron2_shapes(config: AnchorConfig, level_index: int) -> np.ndarray:
+def _detectron2_shapes(level: int, size: float, scales, ratios) -> np.ndarray:
     """detectron2 `generate_cell_anchors`: for size: for a (h/w): w = sqrt(size**2 / a), h = a*w."""
-    sizes = config.sizes[level_index] * np.asarray(config.scales, np.float64)
-    ratios = np.asarray(_own_ratios(config, "h/w"), np.float64)
+    sizes = size * np.asarray(scales, np.float64)
+    ratios = np.asarray(ratios_in_convention(ratios, "h/w"), np.float64)
     w = np.sqrt((sizes**2)[:, None] / ratios[None, :]).ravel()
     h = (ratios[None, :] * w.reshape(len(sizes), len(ratios))).ravel()
     return np.stack([-w / 2.0, -h / 2.0, w / 2.0, h / 2.0], axis=1)
 
 
-def _mmdet_shapes(config: AnchorConfig, level_index: int) -> np.ndarray:
+def _mmdet_shapes(level: int, size: float, scales, ratios) -> np.ndarray:
     """mmdet `gen_single_level_base_anchors` with base_size = sizes[l] and the config's scales:
     ws = base * w_ratios[:, None] * scales[None, :] (ratio-major); the centre offset is applied by
     the grid (mmdet's `center_offset * base_size` with base_size = stride, its default)."""
-    base = config.sizes[level_index]
-    scales = np.asarray(config.scales, np.float64)
-    h_ratios = np.sqrt(np.asarray(_own_ratios(config, "h/w"), np.float64))
+    base = size
+    scales = np.asarray(scales, np.float64)
+    h_ratios = np.sqrt(np.asarray(ratios_in_convention(ratios, "h/w"), np.float64))
     w_ratios = 1.0 / h_ratios
     ws = (base * w_ratios[:, None] * scales[None, :]).ravel()
     hs = (base * h_ratios[:, None] * scales[None, :]).ravel()
     return np.stack([-0.5 * ws, -0.5 * hs, 0.5 * ws, 0.5 * hs], axis=1)
 
 
-def _keras_retinanet_shapes(config: AnchorConfig, level_index: int) -> np.ndarray:
+def _keras_retinanet_shapes(level: int, size: float, scales, ratios) -> np.ndarray:
     """keras-retinanet `generate_anchors`: side base*scale, area kept, w = sqrt(area / a),
     h = w * a (a = h/w), ratio-major."""
-    ratios = np.repeat(np.asarray(_own_ratios(config, "h/w"), np.float64), len(config.scales))
-    sides = config.sizes[level_index] * np.tile(np.asarray(config.scales, np.float64),
-                                                len(config.aspect_ratios))
+    count = len(ratios)
+    ratios = np.repeat(np.asarray(ratios_in_convention(ratios, "h/w"), np.float64), len(scales))
+    sides = size * np.tile(np.asarray(scales, np.float64), count)
     w = np.sqrt(sides * sides / ratios)
     h = w * ratios
     return np.stack([-0.5 * w, -0.5 * h, 0.5 * w, 0.5 * h], axis=1)
@@ -216,26 +203,26 @@ def stride_floor_division(extent: int, feature_size: int, stride: float) -> floa
 # --------------------------------------------------------------------------- expressibility
 
 
-def _strides_are_powers(config: AnchorConfig) -> list[str]:
+def _strides_are_powers(levels, strides, sizes=(), scales=()) -> list[str]:
     bad = [f"level {lv}: stride {s:g} != 2**{lv}"
-           for lv, s in zip(config.levels, config.strides, strict=True) if s != 2.0**lv]
+           for lv, s in zip(levels, strides, strict=True) if s != 2.0**lv]
     return [f"the backbone fixes stride = 2**level ({'; '.join(bad)})"] if bad else []
 
 
-def _keras_hub_reasons(config: AnchorConfig) -> list[str]:
-    reasons = _strides_are_powers(config)
-    levels = list(config.levels)
+def _keras_hub_reasons(levels, strides, sizes, scales) -> list[str]:
+    reasons = _strides_are_powers(levels, strides)
+    levels = list(levels)
     if levels != list(range(levels[0], levels[0] + len(levels))):
         reasons.append("levels must be consecutive (min_level..max_level)")
-    if common_anchor_size(levels, config.sizes) is None:
+    if common_anchor_size(levels, sizes) is None:
         reasons.append("sizes must be anchor_size * 2**level with one anchor_size")
-    if not is_octave_scales(config.scales):
-        n = len(config.scales)
+    if not is_octave_scales(scales):
+        n = len(scales)
         reasons.append(f"scales must be 2**(i/{n}) for i < {n}")
     return reasons
 
 
-def _no_reasons(config: AnchorConfig) -> list[str]:
+def _no_reasons(levels, strides, sizes, scales) -> list[str]:
     return []
 
 
@@ -267,7 +254,7 @@ class Framework:
     low_quality_matcher: str | None  # the matcher used when low-quality matching is on
     ignores_centres_outside_image: bool  # anchors centred at/after the image edge never match
     defaults: dict = field(default_factory=dict)  # canonical levels/strides/sizes/scales/ratios
-    inexpressible_reasons: Callable[[AnchorConfig], list[str]] = _no_reasons
+    inexpressible_reasons: ReasonsRule = _no_reasons
     sources: tuple[str, ...] = ()
     fixed_scales: Callable[[int], tuple[float, ...]] | None = None  # its only scales, by count
     one_anchor_size: bool = False  # sizes are anchor_size * 2**level: one size moves them all
@@ -373,73 +360,3 @@ FRAMEWORKS: dict[str, Framework] = {
         ),
     )
 }
-
-
-def override_problems(config: AnchorConfig) -> list[tuple[str, str]]:
-    """(key, problem) for each optional override the config's framework cannot do."""
-    fw = FRAMEWORKS[config.framework]
-    problems = []
-    offset = config.center_offset
-    if offset is not None:
-        limits = fw.center_offset_limits
-        if limits is None:
-            if offset != fw.center_offset:
-                problems.append(("center_offset", f"{fw.label} fixes the centre offset at "
-                                 f"{fw.center_offset:g} of the stride; got {offset:g}"))
-        else:
-            low, high, inclusive = limits
-            if not (low <= offset and (offset <= high if inclusive else offset < high)):
-                bracket = "]" if inclusive else ")"
-                problems.append(("center_offset", f"must be in [{low:g}, {high:g}{bracket} for "
-                                 f"{fw.label}; got {offset:g}"))
-    if config.clip is not None and config.clip != fw.clip and not fw.clip_configurable:
-        state = "always clips" if fw.clip else "never clips"
-        problems.append(("clip", f"{fw.label} {state} anchors; clip={config.clip} "
-                         "is not possible"))
-    lq = config.low_quality_matches
-    if lq is not None and lq != fw.low_quality_matches and not fw.low_quality_configurable:
-        state = "always uses" if fw.low_quality_matches else "cannot use"
-        problems.append(("low_quality_matches", f"{fw.label}'s RetinaNet {state} low-quality "
-                         "(forced) matches"))
-    return problems
-
-
-def check_overrides(config: AnchorConfig, source: str | None = None) -> None:
-    """Raise InputError naming the key if an override is impossible in the config's framework."""
-    problems = override_problems(config)
-    if problems:
-        key, problem = problems[0]
-        raise InputError(problem, file=source, record=f"key '{key}'")
-
-
-def effective_center_offset(config: AnchorConfig) -> float:
-    """Centre of the first anchor, as a fraction of the stride."""
-    fw = FRAMEWORKS[config.framework]
-    return fw.center_offset if config.center_offset is None else float(config.center_offset)
-
-
-def effective_clip(config: AnchorConfig) -> bool:
-    fw = FRAMEWORKS[config.framework]
-    return fw.clip if config.clip is None else bool(config.clip)
-
-
-def effective_low_quality(config: AnchorConfig) -> bool:
-    fw = FRAMEWORKS[config.framework]
-    return fw.low_quality_matches if config.low_quality_matches is None else \
-        bool(config.low_quality_matches)
-
-
-def matcher_for(config: AnchorConfig) -> str:
-    """The matcher (one of MATCHERS) the config's framework uses, honouring `low_quality_matches`.
-    InputError if the override is one the framework cannot do."""
-    check_overrides(config)
-    fw = FRAMEWORKS[config.framework]
-    if effective_low_quality(config):
-        assert fw.low_quality_matcher is not None
-        return fw.low_quality_matcher
-    return ARGMAX
-
-
-def inexpressible_reasons(config: AnchorConfig) -> list[str]:
-    """Why the config cannot be written for its framework exactly (empty list: it can)."""
-    return FRAMEWORKS[config.framework].inexpressible_reasons(config)

@@ -13,8 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from core.anchor_config import AnchorConfig
-from core.frameworks import FRAMEWORKS
+from core.anchor_config import AnchorConfig, level_shapes
 
 CURVE_POINTS = 48  # points per curved side of a region outline (the other two sides are exact)
 
@@ -89,10 +88,9 @@ class AnchorShapes:
 def anchor_shapes(config: AnchorConfig) -> AnchorShapes:
     """The framework's per-location anchor shapes of each level (duplicates within a level
     dropped)."""
-    rule = FRAMEWORKS[config.framework].anchor_shapes
     levels, widths, heights = [], [], []
     for index in range(len(config.levels)):
-        offsets = rule(config, index)
+        offsets = level_shapes(config, index)
         shapes = np.unique(np.stack([offsets[:, 2] - offsets[:, 0],
                                      offsets[:, 3] - offsets[:, 1]], axis=1), axis=0)
         levels.append(np.full(len(shapes), index, np.int64))

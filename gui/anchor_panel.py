@@ -27,16 +27,18 @@ from PySide6.QtWidgets import (
 )
 
 from core.analysis import parse_input_size
-from core.anchor_config import AnchorConfig, list_presets, load_preset, with_framework
-from core.errors import InputError
-from core.frameworks import (
-    FRAMEWORKS,
-    Framework,
+from core.anchor_config import (
+    AnchorConfig,
     effective_center_offset,
     effective_clip,
     effective_low_quality,
     inexpressible_reasons,
+    list_presets,
+    load_preset,
+    with_framework,
 )
+from core.errors import InputError
+from core.frameworks import FRAMEWORKS, Framework
 from core.input_mapping import RESIZE_MODES
 from gui.state import AppState
 from gui.theme import ERROR, MUTED, TEXT, WARNING, dark_palette, set_text_colour

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from core.anchor_config import AnchorConfig
+from core.anchor_config import AnchorConfig, effective_center_offset, effective_low_quality
 from core.exports.target import (
     ExportTarget,
     header,
@@ -16,7 +16,6 @@ from core.exports.target import (
     reals,
     strides_as_powers_of_two,
 )
-from core.frameworks import effective_center_offset, effective_low_quality
 
 
 def low_quality_in_config(config: AnchorConfig) -> list[str]:

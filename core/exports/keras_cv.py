@@ -4,9 +4,8 @@ BoxMatcher thresholds (keras-cv's RetinaNet never forces matches)."""
 
 from __future__ import annotations
 
-from core.anchor_config import AnchorConfig
+from core.anchor_config import AnchorConfig, effective_clip
 from core.exports.target import ExportTarget, header, numbers, own_ratios, real, reals
-from core.frameworks import effective_clip
 
 
 def render(config: AnchorConfig, tuned_for: str) -> str:

@@ -8,7 +8,7 @@ import dataclasses
 
 import numpy as np
 
-from core.anchor_config import AnchorConfig
+from core.anchor_config import AnchorConfig, effective_low_quality, keras_hub_parameters
 from core.exports.target import (
     ExportTarget,
     consecutive_levels,
@@ -19,7 +19,7 @@ from core.exports.target import (
     reals,
     strides_as_powers_of_two,
 )
-from core.frameworks import effective_low_quality, keras_hub_parameters, octave_scales
+from core.frameworks import octave_scales
 
 
 def pyramid_sizes_and_scales(config: AnchorConfig) -> AnchorConfig:

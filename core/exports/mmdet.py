@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import math
 
-from core.anchor_config import AnchorConfig
+from core.anchor_config import AnchorConfig, effective_center_offset, effective_low_quality
 from core.exports.target import (
     ExportTarget,
     header,
@@ -19,7 +19,6 @@ from core.exports.target import (
     strides_are_backbone_downsampling,
     strides_as_powers_of_two,
 )
-from core.frameworks import effective_center_offset, effective_low_quality
 
 REL_TOL = 1e-12
 

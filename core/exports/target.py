@@ -14,14 +14,16 @@ import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from core.anchor_config import FORMAT, AnchorConfig, config_from_dict, config_to_dict
-from core.errors import InputError
-from core.frameworks import (
-    FRAMEWORKS,
+from core.anchor_config import (
+    FORMAT,
+    AnchorConfig,
+    config_from_dict,
+    config_to_dict,
     inexpressible_reasons,
     override_problems,
-    ratios_in_convention,
 )
+from core.errors import InputError
+from core.frameworks import FRAMEWORKS, ratios_in_convention
 
 Reasons = Callable[[AnchorConfig], list[str]]
 Fix = Callable[[AnchorConfig], AnchorConfig]

@@ -4,7 +4,7 @@ RetinaNet `Matcher` with its thresholds and low-quality matching."""
 
 from __future__ import annotations
 
-from core.anchor_config import AnchorConfig
+from core.anchor_config import AnchorConfig, effective_low_quality
 from core.exports.target import (
     ExportTarget,
     header,
@@ -13,7 +13,6 @@ from core.exports.target import (
     reals,
     strides_as_powers_of_two,
 )
-from core.frameworks import effective_low_quality
 
 
 def level_sizes(config: AnchorConfig) -> list[list[int]]:

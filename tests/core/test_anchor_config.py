@@ -17,15 +17,17 @@ from core.anchor_config import (
     config_from_dict,
     config_to_dict,
     default_config,
+    inexpressible_reasons,
     list_presets,
     load_config,
     load_preset,
+    matcher_for,
     resolve_config,
     save_config,
     with_framework,
 )
 from core.errors import InputError
-from core.frameworks import FRAMEWORKS, MATCHERS, inexpressible_reasons, matcher_for
+from core.frameworks import FRAMEWORKS, MATCHERS
 
 SPEC_EXAMPLE = {"format": "anchor-inspector/1", "framework": "keras-cv",
                 "levels": [3, 4, 5, 6, 7], "strides": [8, 16, 32, 64, 128],

@@ -43,3 +43,19 @@ def test_probe_detects_a_qt_import(tmp_path):
                             text=True, timeout=120)
     assert result.returncode != 0
     assert "core imported Qt module PySide6" in result.stderr
+
+
+def test_the_framework_table_does_not_import_the_config():
+    """The table's rules take plain values; the helpers that need a whole config live beside
+    `AnchorConfig` (which imports the table), so the two never import each other."""
+    import ast
+    from pathlib import Path
+
+    source = Path(__file__).resolve().parents[2] / "core" / "frameworks.py"
+    imported = set()
+    for node in ast.walk(ast.parse(source.read_text())):
+        if isinstance(node, ast.ImportFrom) and node.module:
+            imported.add(node.module)
+        elif isinstance(node, ast.Import):
+            imported.update(alias.name for alias in node.names)
+    assert "core.anchor_config" not in imported

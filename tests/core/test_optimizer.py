@@ -7,9 +7,8 @@ import numpy as np
 import pytest
 
 from core.analysis import analyze
-from core.anchor_config import default_config
+from core.anchor_config import default_config, inexpressible_reasons, keras_hub_parameters
 from core.boxes import BoxTableBuilder
-from core.frameworks import inexpressible_reasons, keras_hub_parameters
 from core.optimizer import (
     ceiling_advice,
     finer_level,
