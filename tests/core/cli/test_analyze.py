@@ -2,6 +2,7 @@
 
 import csv
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -117,3 +118,14 @@ def test_text_report(capsys):
     text = capsys.readouterr().out
     for phrase in ("recall", "ceiling recall", "Per level", "Per class", "narrowband"):
         assert phrase in text
+
+
+def test_the_venv_command_is_main():
+    """`[project.scripts]` installs `anchor-inspector`, which runs `main.main`."""
+    import tomllib
+
+    import main
+
+    data = tomllib.loads((Path(__file__).resolve().parents[3] / "pyproject.toml").read_text())
+    assert data["project"]["scripts"]["anchor-inspector"] == "main:main"
+    assert "main" in data["tool"]["setuptools"]["py-modules"] and callable(main.main)
