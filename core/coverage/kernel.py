@@ -186,14 +186,14 @@ def _ceiling_iou(bx1, by1, bx2, by2, levels, width, height, ox, ex, oy, ey):
 
 
 @njit
-def _anchor_argmax(tf, ti, c, j, i, width, height, boxes, start, count):
+def _anchor_argmax(col_f, col_i, c, j, i, width, height, boxes, start, count):
     """Row (within the image) of the box with the highest IoU with anchor (c, j, i), first on
     ties: the frameworks' argmax over the image's boxes."""
-    clip = ti[c, I_CLIP] != 0
-    ax1 = _edge(tf[c, F_OX], tf[c, F_SX], i, tf[c, F_DX1], clip, width)
-    ax2 = _edge(tf[c, F_OX], tf[c, F_SX], i, tf[c, F_DX2], clip, width)
-    ay1 = _edge(tf[c, F_OY], tf[c, F_SY], j, tf[c, F_DY1], clip, height)
-    ay2 = _edge(tf[c, F_OY], tf[c, F_SY], j, tf[c, F_DY2], clip, height)
+    clip = col_i[c, I_CLIP] != 0
+    ax1 = _edge(col_f[c, F_OX], col_f[c, F_SX], i, col_f[c, F_DX1], clip, width)
+    ax2 = _edge(col_f[c, F_OX], col_f[c, F_SX], i, col_f[c, F_DX2], clip, width)
+    ay1 = _edge(col_f[c, F_OY], col_f[c, F_SY], j, col_f[c, F_DY1], clip, height)
+    ay2 = _edge(col_f[c, F_OY], col_f[c, F_SY], j, col_f[c, F_DY2], clip, height)
     top = -1.0
     owner = 0
     for q in range(count):
@@ -209,14 +209,14 @@ def _anchor_argmax(tf, ti, c, j, i, width, height, boxes, start, count):
 
 
 @njit(inline="always")
-def _column_overlaps(bx1, by1, bx2, by2, tf, ti, c, width, height):
+def _column_overlaps(bx1, by1, bx2, by2, col_f, col_i, c, width, height):
     """Column `c`'s best x- and y-overlap with the box, and the exact IoU of the anchor at those
     cells (0 when an overlap is 0)."""
-    clip = ti[c, I_CLIP] != 0
-    ox, sx, dx1, dx2 = tf[c, F_OX], tf[c, F_SX], tf[c, F_DX1], tf[c, F_DX2]
-    oy, sy, dy1, dy2 = tf[c, F_OY], tf[c, F_SY], tf[c, F_DY1], tf[c, F_DY2]
-    tx, i = _axis_best(bx1, bx2, ox, sx, tf[c, F_ISX], ti[c, I_NX], dx1, dx2, clip, width)
-    ty, j = _axis_best(by1, by2, oy, sy, tf[c, F_ISY], ti[c, I_NY], dy1, dy2, clip, height)
+    clip = col_i[c, I_CLIP] != 0
+    ox, sx, dx1, dx2 = col_f[c, F_OX], col_f[c, F_SX], col_f[c, F_DX1], col_f[c, F_DX2]
+    oy, sy, dy1, dy2 = col_f[c, F_OY], col_f[c, F_SY], col_f[c, F_DY1], col_f[c, F_DY2]
+    tx, i = _axis_best(bx1, bx2, ox, sx, col_f[c, F_ISX], col_i[c, I_NX], dx1, dx2, clip, width)
+    ty, j = _axis_best(by1, by2, oy, sy, col_f[c, F_ISY], col_i[c, I_NY], dy1, dy2, clip, height)
     if not (tx > 0.0 and ty > 0.0):
         return tx, ty, 0.0
     v = _iou(_edge(ox, sx, i, dx1, clip, width), _edge(oy, sy, j, dy1, clip, height),
@@ -263,17 +263,19 @@ def _near_extent(b1, b2, offset, stride, inverse, count, d1, d2, limit):
 
 
 @njit(inline="always")
-def _near_extents(bx1, by1, bx2, by2, area, tf, ti, c, width, height):
+def _near_extents(bx1, by1, bx2, by2, area, col_f, col_i, c, width, height):
     """Column `c`'s smallest anchor width and height near the box (loosened by the slack) and
     the area bound of its IoU with them."""
-    wmin = tf[c, F_WMIN]
-    hmin = tf[c, F_HMIN]
-    if ti[c, I_CLIP] != 0:
-        wmin = _near_extent(bx1, bx2, tf[c, F_OX], tf[c, F_SX], tf[c, F_ISX], ti[c, I_NX],
-                            tf[c, F_DX1], tf[c, F_DX2], width) * (1.0 - RELATIVE_SLACK)
-        hmin = _near_extent(by1, by2, tf[c, F_OY], tf[c, F_SY], tf[c, F_ISY], ti[c, I_NY],
-                            tf[c, F_DY1], tf[c, F_DY2], height) * (1.0 - RELATIVE_SLACK)
-    return wmin, hmin, _shape_bound(bx2 - bx1, by2 - by1, area, tf[c, F_W], tf[c, F_H], wmin,
+    wmin = col_f[c, F_WMIN]
+    hmin = col_f[c, F_HMIN]
+    if col_i[c, I_CLIP] != 0:
+        wmin = _near_extent(bx1, bx2, col_f[c, F_OX], col_f[c, F_SX], col_f[c, F_ISX],
+                            col_i[c, I_NX], col_f[c, F_DX1], col_f[c, F_DX2],
+                            width) * (1.0 - RELATIVE_SLACK)
+        hmin = _near_extent(by1, by2, col_f[c, F_OY], col_f[c, F_SY], col_f[c, F_ISY],
+                            col_i[c, I_NY], col_f[c, F_DY1], col_f[c, F_DY2],
+                            height) * (1.0 - RELATIVE_SLACK)
+    return wmin, hmin, _shape_bound(bx2 - bx1, by2 - by1, area, col_f[c, F_W], col_f[c, F_H], wmin,
                                     hmin)
 
 
@@ -288,18 +290,29 @@ def _shape_bound(bw, bh, area, aw, ah, wmin, hmin):
     return inter / (area + w * h - inter) * (1.0 + RELATIVE_SLACK)
 
 
-def cover_images(image_lo, image_hi, image_start, image_count, boxes, index, tf, ti, width,
+def cover_images(image_lo, image_hi, image_start, image_count, boxes, index, col_f, col_i, width,
                  height, ceiling_levels, kind, positive_iou, best_iou, best_level, best_shape,
                  best_row, best_col, best_anchor, positives, matched, low_quality_only,
                  with_ceiling, ceiling_iou, image_level_positives, image_dense):
     """Coverage of the boxes of images `image_lo .. image_hi - 1` of one size group.
 
     `boxes` (n, 4) float64 rows ordered by image; image m owns rows `image_start[m] ..
-    image_start[m] + image_count[m] - 1` (in the framework's box order). `tf`, `ti`: the anchor
-    columns (see `geometry.ColumnTable`). Per-box results are written at `index[row]` of the
-    output arrays; positive (box, anchor) pairs per level into `image_level_positives[m]`.
+    image_start[m] + image_count[m] - 1` (in the framework's box order). Inputs, all float64
+    pixels of the model input unless said:
+
+    - `boxes` [n, 4] x1, y1, x2, y2; `index` [n] int64: the output position of each row;
+    - `col_f` [P, 14], `col_i` [P, 7]: the anchor columns, one per (level, shape), float and
+      int fields as `layout.F_*` / `layout.I_*` name them (see `geometry.ColumnTable`);
+    - `width`, `height`: the image size (anchors clip to it where their level clips);
+    - `ceiling_levels` [L, 8]: each level's lattice (`layout.C_*`) for the ceiling IoU;
+    - `kind`: the matcher's code (`layout.M_*`); `positive_iou`: its threshold.
+
+    Outputs, per box at `index[row]`: `best_iou`, `best_level`, `best_shape`, `best_row`,
+    `best_col`, `best_anchor` [N, 4], `positives`, `matched`, `low_quality_only` and, when
+    `with_ceiling`, `ceiling_iou`; per image: `image_level_positives` [M, levels] positive
+    (box, anchor) pairs per level, `image_dense` [M] bool: images left to the full-matrix path.
     """
-    columns = tf.shape[0]
+    columns = col_f.shape[0]
     pos = positive_iou
     keep_ties = kind != M_ARGMAX  # plain argmax assigns positives only
     most = 0
@@ -338,8 +351,8 @@ def cover_images(image_lo, image_hi, image_start, image_count, boxes, index, tf,
             # lower bound of the best IoU: nearest cells, most promising column first
             top_column = 0
             for c in range(columns):
-                bound[c] = _shape_bound(bw, bh, area, tf[c, F_W], tf[c, F_H], tf[c, F_WMIN],
-                                        tf[c, F_HMIN])
+                bound[c] = _shape_bound(bw, bh, area, col_f[c, F_W], col_f[c, F_H],
+                                        col_f[c, F_WMIN], col_f[c, F_HMIN])
                 tx[c] = -1.0  # overlaps not computed yet
                 box_wmin[c] = -1.0  # smallest anchor extents near the box not computed yet
                 if bound[c] > bound[top_column]:
@@ -351,10 +364,11 @@ def cover_images(image_lo, image_hi, image_start, image_count, boxes, index, tf,
                     continue
                 if box_wmin[c] < 0.0:
                     box_wmin[c], box_hmin[c], bound[c] = _near_extents(
-                        bx1, by1, bx2, by2, area, tf, ti, c, width, height)
+                        bx1, by1, bx2, by2, area, col_f, col_i, c, width, height)
                     if bound[c] <= lower:
                         continue
-                tx[c], ty[c], v = _column_overlaps(bx1, by1, bx2, by2, tf, ti, c, width, height)
+                tx[c], ty[c], v = _column_overlaps(bx1, by1, bx2, by2, col_f, col_i, c, width,
+                                                   height)
                 lower = max(lower, v)
             box_best[q] = 0.0
             box_first[q] = -1
@@ -379,11 +393,11 @@ def cover_images(image_lo, image_hi, image_start, image_count, boxes, index, tf,
                     continue
                 if box_wmin[c] < 0.0:
                     box_wmin[c], box_hmin[c], bound[c] = _near_extents(
-                        bx1, by1, bx2, by2, area, tf, ti, c, width, height)
+                        bx1, by1, bx2, by2, area, col_f, col_i, c, width, height)
                     if bound[c] < tau:
                         continue
                 if tx[c] < 0.0:
-                    tx[c], ty[c], v = _column_overlaps(bx1, by1, bx2, by2, tf, ti, c, width,
+                    tx[c], ty[c], v = _column_overlaps(bx1, by1, bx2, by2, col_f, col_i, c, width,
                                                        height)
                 if not (tx[c] > 0.0 and ty[c] > 0.0):
                     continue
@@ -393,22 +407,22 @@ def cover_images(image_lo, image_hi, image_start, image_count, boxes, index, tf,
                 ty_up = ty[c] + slack
                 if need > tx_up * ty_up:
                     continue
-                clip = ti[c, I_CLIP] != 0
-                nx = ti[c, I_NX]
-                ox, sx, dx1, dx2 = tf[c, F_OX], tf[c, F_SX], tf[c, F_DX1], tf[c, F_DX2]
-                oy, sy, dy1, dy2 = tf[c, F_OY], tf[c, F_SY], tf[c, F_DY1], tf[c, F_DY2]
-                isx = tf[c, F_ISX]
+                clip = col_i[c, I_CLIP] != 0
+                nx = col_i[c, I_NX]
+                ox, sx, dx1, dx2 = col_f[c, F_OX], col_f[c, F_SX], col_f[c, F_DX1], col_f[c, F_DX2]
+                oy, sy, dy1, dy2 = col_f[c, F_OY], col_f[c, F_SY], col_f[c, F_DY1], col_f[c, F_DY2]
+                isx = col_f[c, F_ISX]
                 need_y = max(need / tx_up, _overlap_need(tau, area, tx_up, wmin))
-                jlo, jhi = _window(by1, by2, oy, tf[c, F_ISY], ti[c, I_NY], dy1, dy2, need_y)
+                jlo, jhi = _window(by1, by2, oy, col_f[c, F_ISY], col_i[c, I_NY], dy1, dy2, need_y)
                 wfull = (dx2 - dx1) * (1.0 - RELATIVE_SLACK)
                 clip_x = clip and wmin < wfull
                 if clip_x:  # cells [0, left_clipped) and [right_clipped, nx) are clipped in x
                     left_clipped = int(max(np.ceil((-dx1 - ox) * isx + CELL_SLACK), 0.0))
                     right_clipped = int(min(np.floor((width - dx2 - ox) * isx - CELL_SLACK) + 1.0,
                                             nx))
-                level = ti[c, I_LEVEL]
-                shapes = ti[c, I_SHAPES]
-                base = ti[c, I_BASE] + ti[c, I_SHAPE]
+                level = col_i[c, I_LEVEL]
+                shapes = col_i[c, I_SHAPES]
+                base = col_i[c, I_BASE] + col_i[c, I_SHAPE]
                 last_ih = last_ah = -1.0
                 ilo = ihi = 0
                 for j in range(jlo, jhi + 1):
@@ -461,18 +475,17 @@ def cover_images(image_lo, image_hi, image_start, image_count, boxes, index, tf,
                         entries += 1
             box_best[q] = best
             box_first[q] = first
-            clip = ti[fc, I_CLIP] != 0
+            clip = col_i[fc, I_CLIP] != 0
             best_iou[out] = best
-            best_level[out] = ti[fc, I_LEVEL]
-            best_shape[out] = ti[fc, I_SHAPE]
+            best_level[out] = col_i[fc, I_LEVEL]
+            best_shape[out] = col_i[fc, I_SHAPE]
             best_row[out] = fj
             best_col[out] = fi
-            best_anchor[out, 0] = _edge(tf[fc, F_OX], tf[fc, F_SX], fi, tf[fc, F_DX1], clip, width)
-            best_anchor[out, 1] = _edge(tf[fc, F_OY], tf[fc, F_SY], fj, tf[fc, F_DY1], clip,
-                                        height)
-            best_anchor[out, 2] = _edge(tf[fc, F_OX], tf[fc, F_SX], fi, tf[fc, F_DX2], clip, width)
-            best_anchor[out, 3] = _edge(tf[fc, F_OY], tf[fc, F_SY], fj, tf[fc, F_DY2], clip,
-                                        height)
+            ox, sx, oy, sy = col_f[fc, F_OX], col_f[fc, F_SX], col_f[fc, F_OY], col_f[fc, F_SY]
+            best_anchor[out, 0] = _edge(ox, sx, fi, col_f[fc, F_DX1], clip, width)
+            best_anchor[out, 1] = _edge(oy, sy, fj, col_f[fc, F_DY1], clip, height)
+            best_anchor[out, 2] = _edge(ox, sx, fi, col_f[fc, F_DX2], clip, width)
+            best_anchor[out, 3] = _edge(oy, sy, fj, col_f[fc, F_DY2], clip, height)
             positives[out] = count_positive
         if dense:
             image_dense[m] = True
@@ -483,7 +496,7 @@ def cover_images(image_lo, image_hi, image_start, image_count, boxes, index, tf,
         if len(hash_keys) < size:
             hash_keys = np.empty(size, np.int64)
         _match_image(e_int, e_flt, entries, hash_keys, size, box_best, box_first, box_plain,
-                     box_matched, count, kind, pos, tf, ti, width, height, boxes, start)
+                     box_matched, count, kind, pos, col_f, col_i, width, height, boxes, start)
         for q in range(count):
             out = index[start + q]
             matched[out] = box_matched[q]
@@ -505,7 +518,7 @@ def _grow(e_int, e_flt, entries, capacity):
 
 @njit
 def _match_image(e_int, e_flt, entries, hash_keys, size, box_best, box_first, box_plain,
-                 box_matched, count, kind, pos, tf, ti, width, height, boxes, start):
+                 box_matched, count, kind, pos, col_f, col_i, width, height, boxes, start):
     """The matcher over one image's candidate anchors: fills `box_plain` (argmax step) and
     `box_matched` (after the kind's low-quality / forced / overwrite step).
 
@@ -569,9 +582,9 @@ def _match_image(e_int, e_flt, entries, hash_keys, size, box_best, box_first, bo
             elif tie_last >= 0:  # below the threshold for every box: the argmax may be elsewhere
                 e = e_int[t, S_ENTRY]
                 c = e_int[e, E_COLUMN]
-                nx = ti[c, I_NX]
+                nx = col_i[c, I_NX]
                 cell = e_int[e, E_CELL]
-                box_matched[_anchor_argmax(tf, ti, c, cell // nx, cell % nx, width, height,
+                box_matched[_anchor_argmax(col_f, col_i, c, cell // nx, cell % nx, width, height,
                                            boxes, start, count)] = True
         else:  # M_MMDET: the last box tying its best with this anchor overwrites
             if tie_last >= 0:
