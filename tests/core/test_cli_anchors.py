@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -12,8 +11,9 @@ import pytest
 from core.anchor_config import default_config, load_preset, save_config
 from core.anchor_generation import generate_anchors
 from core.cli import run_command
+from tests.conftest import REPO_ROOT
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = REPO_ROOT
 
 
 @pytest.mark.parametrize("framework", ["keras-cv", "torchvision", "keras-retinanet"])

@@ -5,7 +5,6 @@ from __future__ import annotations
 import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -22,6 +21,7 @@ from core.coverage import (
     positive_anchors_of_box,
     summarize,
 )
+from tests.conftest import REPO_ROOT
 from tests.core.coverage_reference import iou_matrix, reference_coverage
 
 FIELDS = ("best_iou", "best_level", "best_shape", "best_row", "best_col", "positives",
@@ -299,7 +299,7 @@ def test_kernel_works_without_a_writable_numba_cache():
     code = ("import warnings\nwarnings.simplefilter('error')\n"
             "import numba.core.caching as caching\ncaching.CacheImpl._locator_classes = []\n"
             "from core.coverage import kernel\nprint(type(kernel.cover_images._cache).__name__)")
-    result = subprocess.run([sys.executable, "-c", code], cwd=Path(__file__).resolve().parents[2],
+    result = subprocess.run([sys.executable, "-c", code], cwd=REPO_ROOT,
                             capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "NullCache"

@@ -2,9 +2,10 @@
 
 import subprocess
 import sys
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.conftest import REPO_ROOT
+
+ROOT = REPO_ROOT
 
 PROBE = r"""
 import importlib, pkgutil, sys
@@ -19,6 +20,7 @@ class BlockQt:
 
 sys.meta_path.insert(0, BlockQt())
 import core
+from tests.conftest import REPO_ROOT
 names = [m.name for m in pkgutil.walk_packages(core.__path__, "core.")]
 for name in names:
     importlib.import_module(name)
@@ -49,9 +51,8 @@ def test_the_framework_table_does_not_import_the_config():
     """The table's rules take plain values; the helpers that need a whole config live beside
     `AnchorConfig` (which imports the table), so the two never import each other."""
     import ast
-    from pathlib import Path
 
-    source = Path(__file__).resolve().parents[2] / "core" / "frameworks.py"
+    source = REPO_ROOT / "core" / "frameworks.py"
     imported = set()
     for node in ast.walk(ast.parse(source.read_text())):
         if isinstance(node, ast.ImportFrom) and node.module:

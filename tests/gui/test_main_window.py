@@ -4,15 +4,15 @@ survive bad input, cancel a load, render offscreen."""
 import json
 import subprocess
 import sys
-from pathlib import Path
 
 import numpy as np
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QMessageBox
 
 from core.anchor_config import load_config
+from tests.conftest import REPO_ROOT
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = REPO_ROOT
 
 
 def loaded_with_coverage(window, load, spec="demo?images=40&seed=3"):

@@ -2,7 +2,6 @@
 
 import csv
 import json
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -11,6 +10,7 @@ from core.analysis import analyze
 from core.anchor_config import default_config, save_config
 from core.cli import run_command
 from core.sources import load_table
+from tests.conftest import REPO_ROOT
 
 SPEC = "demo?images=40&seed=2"
 COVERAGE_KEYS = {"recall", "best_possible_recall", "ceiling_recall", "mean_best_iou",
@@ -126,6 +126,6 @@ def test_the_venv_command_is_main():
 
     import main
 
-    data = tomllib.loads((Path(__file__).resolve().parents[3] / "pyproject.toml").read_text())
+    data = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())
     assert data["project"]["scripts"]["anchor-inspector"] == "main:main"
     assert "main" in data["tool"]["setuptools"]["py-modules"] and callable(main.main)

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from pathlib import Path
 
+from tests.conftest import REPO_ROOT
 from tests.core.sources.writers.common import reference_dataset
 from tests.core.sources.writers.tfrecord_writer import write_tfrecord
 
-ROOT = Path(__file__).resolve().parents[3]
+ROOT = REPO_ROOT
 NOISE = ("cuda", "oneDNN", "absl::InitializeLog", "cudart")
 
 
