@@ -413,6 +413,93 @@ def _perturb(space: SearchSpace, x: np.ndarray, rng: np.random.Generator,
 # --------------------------------------------------------------------------- the optimizer
 
 
+def _space_notes(space: SearchSpace, base: AnchorConfig, optimize_size: bool) -> list[str]:
+    """What the framework keeps out of the search, in words for the report."""
+    notes = []
+    label = FRAMEWORKS[base.framework].label
+    if space.fixed_scales is not None:
+        kept = ", ".join(f"{v:.4g}" for v in space.fixed_scales)
+        notes.append(f"{label} expresses only fixed scales: kept at {kept}; ratios"
+                     + (" and anchor_size" if optimize_size else "") + " optimised")
+    if space.one_anchor_size and optimize_size and space.hub_anchor_size is None:
+        notes.append(f"{label}: the sizes are not anchor_size * 2**level, so the output is not "
+                     "expressible there (export offers the nearest expressible one)")
+    return notes
+
+
+def _search(evaluate: _Evaluator, space: SearchSpace, starts, rng: np.random.Generator,
+            log_ratio: np.ndarray) -> tuple[list[tuple[Score, np.ndarray]], str]:
+    """Steps 2-3 of the module docstring on the subsample: evaluate the starting points, descend
+    from the best few, then iterated local search until the budget (or a cancel) stops it.
+    Returns the finalists (score, point) and why it stopped."""
+    finalists: list[tuple[Score, np.ndarray]] = []
+    stopped = "budget"
+    try:
+        scored = []
+        for _name, x in starts():
+            score, x = evaluate(x)
+            scored.append((score, x))
+        scored.sort(key=lambda item: item[0], reverse=True)
+        finalists.extend(scored[:2])
+        evaluate.phase = "descent"
+        seen = []
+        for score, x in scored:
+            if len(seen) == DESCENT_STARTS:
+                break
+            if any(np.allclose(x, other) for other in seen):
+                continue
+            seen.append(x)
+            finalists.append(coordinate_descent(evaluate, x, score, rng))
+        evaluate.phase = "refining"
+        while True:  # iterated local search until the budget ends it
+            kicked = _perturb(space, evaluate.best[1], rng, log_ratio)
+            score, kicked = evaluate(kicked)
+            finalists.append(coordinate_descent(evaluate, kicked, score, rng))
+    except _Stop as stop:
+        stopped = stop.reason
+    if evaluate.best is not None:
+        finalists.append(evaluate.best[:2])
+    return finalists, stopped
+
+
+def _confirmation_candidates(finalists, space: SearchSpace, base: AnchorConfig, ratios: int,
+                             scales: int, limit: int) -> list[AnchorConfig]:
+    """Step 4's candidates: the best distinct finalists (at most `limit`), plus the current and
+    the framework's default config when their counts fit the head."""
+    candidates: list[AnchorConfig] = []
+    for _score_value, x in sorted(finalists, key=lambda item: item[0], reverse=True):
+        config = space.config(x)
+        if config not in candidates and len(candidates) < limit:
+            candidates.append(config)
+    for config in (base, default_config(base.framework)):
+        fits = (len(config.aspect_ratios) == ratios and len(config.scales) == scales
+                and config.levels == base.levels and config.strides == base.strides
+                and config.sizes == base.sizes)
+        if fits and config.framework == base.framework:
+            config = dataclasses.replace(base, aspect_ratios=tuple(sorted(config.aspect_ratios)),
+                                         scales=tuple(sorted(config.scales)))
+            if config not in candidates:
+                candidates.append(config)
+    return candidates
+
+
+def _best_on_all_boxes(candidates: list[AnchorConfig], full: CoverageSession, before,
+                       base: AnchorConfig):
+    """The candidate that scores best on every box, and how many full computations that took
+    (the `before` result of `base` counts as one)."""
+    best_result = None
+    full_evaluations = 1
+    for config in candidates:
+        if config == base:
+            result = before
+        else:
+            result = full.compute(config)
+            full_evaluations += 1
+        if best_result is None or _score(result.report) > _score(best_result.report):
+            best_result = result
+    return best_result, full_evaluations
+
+
 def optimize(
     table: BoxTable,
     base_config: AnchorConfig,
@@ -447,16 +534,8 @@ def optimize(
     model_input = model_input or ModelInput()
     rng = np.random.default_rng(seed)
     report = progress or (lambda fraction, message: None)
-    notes = []
     space = SearchSpace(base_config, ratios, scales, optimize_size)
-    label = FRAMEWORKS[base_config.framework].label
-    if space.fixed_scales is not None:
-        kept = ", ".join(f"{v:.4g}" for v in space.fixed_scales)
-        notes.append(f"{label} expresses only fixed scales: kept at {kept}; ratios"
-                     + (" and anchor_size" if optimize_size else "") + " optimised")
-    if space.one_anchor_size and optimize_size and space.hub_anchor_size is None:
-        notes.append(f"{label}: the sizes are not anchor_size * 2**level, so the output is not "
-                     "expressible there (export offers the nearest expressible one)")
+    notes = _space_notes(space, base_config, optimize_size)
 
     report(0.0, "preparing boxes")
     full = session if session is not None else CoverageSession(table, model_input)
@@ -478,65 +557,17 @@ def optimize(
     widths = sample.x2 - sample.x1
     heights = sample.y2 - sample.y1
     log_ratio, _ = box_shape_samples(widths, heights, base_config)
-    finalists: list[tuple[Score, np.ndarray]] = []
-    stopped = "budget"
-    try:
-        starts = []
-        for _name, x in starting_points(space, widths, heights, sample_table.cls):
-            score, x = evaluate(x)
-            starts.append((score, x))
-        starts.sort(key=lambda item: item[0], reverse=True)
-        finalists.extend(starts[:2])
-        evaluate.phase = "descent"
-        seen = []
-        for score, x in starts:
-            if len(seen) == DESCENT_STARTS:
-                break
-            if any(np.allclose(x, other) for other in seen):
-                continue
-            seen.append(x)
-            finalists.append(coordinate_descent(evaluate, x, score, rng))
-        evaluate.phase = "refining"
-        while True:  # iterated local search until the budget ends it
-            kicked = _perturb(space, evaluate.best[1], rng, log_ratio)
-            score, kicked = evaluate(kicked)
-            finalists.append(coordinate_descent(evaluate, kicked, score, rng))
-    except _Stop as stop:
-        stopped = stop.reason
-    if evaluate.best is not None:
-        finalists.append(evaluate.best[:2])
+    def starts():
+        return starting_points(space, widths, heights, sample_table.cls)
 
-    # confirm on all boxes: the best distinct finalists, plus the start configs that fit
+    finalists, stopped = _search(evaluate, space, starts, rng, log_ratio)
+
     report(0.9, "confirming on all boxes")
-    finalists.sort(key=lambda item: item[0], reverse=True)
-    candidates: list[AnchorConfig] = []
-    limit = 1 if stopped == "cancelled" else CONFIRM_CANDIDATES
-    for _score_value, x in finalists:
-        config = space.config(x)
-        if config not in candidates and len(candidates) < limit:
-            candidates.append(config)
-    for config in (base_config, default_config(base_config.framework)):
-        fits = (len(config.aspect_ratios) == ratios and len(config.scales) == scales
-                and config.levels == base_config.levels and config.strides == base_config.strides
-                and config.sizes == base_config.sizes)
-        if fits and config.framework == base_config.framework:
-            config = dataclasses.replace(base_config, aspect_ratios=tuple(sorted(
-                config.aspect_ratios)), scales=tuple(sorted(config.scales)))
-            if config not in candidates:
-                candidates.append(config)
-    best_result = None
-    full_evaluations = 1  # the before report
-    for config in candidates:
-        if config == base_config:
-            result = before
-        else:
-            result = full.compute(config)
-            full_evaluations += 1
-        if best_result is None or _score(result.report) > _score(best_result.report):
-            best_result = result
+    candidates = _confirmation_candidates(finalists, space, base_config, ratios, scales,
+                                          1 if stopped == "cancelled" else CONFIRM_CANDIDATES)
+    best_result, full_evaluations = _best_on_all_boxes(candidates, full, before, base_config)
     if best_result is None:  # cancelled before the first evaluation, counts do not fit
-        best_result = full.compute(space.config(starting_points(
-            space, widths, heights, sample_table.cls)[0][1]))
+        best_result = full.compute(space.config(starts()[0][1]))
         full_evaluations += 1
     report(1.0, f"done: recall {before.report['recall']:.1%} -> "
                 f"{best_result.report['recall']:.1%}")
