@@ -6,6 +6,7 @@ import argparse
 import sys
 
 DEFAULT_WINDOW_SIZE = (1500, 950)
+EXIT_WAIT_MS = 5000
 
 
 def parse_gui_arguments(argv: list[str]) -> argparse.Namespace:
@@ -64,4 +65,10 @@ def run_gui(argv: list[str]) -> int:
     app = create_application()
     window = create_window(args.dataset, args.config)
     window.show()
-    return app.exec()
+    code = app.exec()
+    from PySide6.QtCore import QThreadPool
+
+    # a computation or decode still running finishes before the interpreter goes away (its
+    # result is dropped): no traceback from a half-torn-down process on exit
+    QThreadPool.globalInstance().waitForDone(EXIT_WAIT_MS)
+    return code
