@@ -70,6 +70,17 @@ class CoverageController(QObject):
         state.model_input_changed.connect(self.schedule)
         state.dragging_changed.connect(lambda _dragging: self.schedule())
 
+    def _fits(self, session: CoverageSession | None) -> bool:
+        """`session` holds the state's table under its model input."""
+        state = self.state
+        return (session is not None and session.table is state.table
+                and session.model_input == state.model_input)
+
+    @property
+    def current_session(self) -> CoverageSession | None:
+        """The session of the loaded table and model input, if one has been built."""
+        return self.session if self._fits(self.session) else None
+
     @property
     def busy(self) -> bool:
         return self._worker is not None
@@ -105,10 +116,7 @@ class CoverageController(QObject):
         if state.table is None or state.partial:
             self.busy_changed.emit(False)
             return
-        session = self.session
-        if session is not None and (session.table is not state.table
-                                    or session.model_input != state.model_input):
-            session = None
+        session = self.current_session
         self._pending = False
         views = state.views
         bins = (views.shape_bins if views is not None and views.model_input == state.model_input
@@ -126,7 +134,7 @@ class CoverageController(QObject):
         session, result, shapes, seconds = output
         state = self.state
         self._worker = None
-        if session.table is state.table and session.model_input == state.model_input:
+        if self._fits(session):
             self.session = session
             self._estimated = None if result.exact else (result.config, result.model_input)
             state.set_result(result, shapes)
@@ -157,7 +165,7 @@ class CoverageController(QObject):
     def _on_baseline(self, result) -> None:
         self._worker = None
         state = self.state
-        if self.session is not None and self.session.table is state.table:
+        if self._fits(self.session):
             state.remember_baseline(result)
         if not state.is_current:
             self._start()

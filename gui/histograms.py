@@ -17,7 +17,6 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QSize, Qt, QTimer
 from PySide6.QtWidgets import QGridLayout, QLabel, QVBoxLayout, QWidget
-from superqt.utils import qthrottled
 
 from core.dataset_views import IOU_BINS, model_shape_bins, unmatched_shapes
 from core.shape_regions import (
@@ -27,7 +26,7 @@ from core.shape_regions import (
     nominal_anchor_sides,
     region_outlines,
 )
-from gui.frame_rate import FRAME_MS, cache_static_item
+from gui.frame_rate import Paced, cache_static_item
 from gui.live_status import status_text
 from gui.state import AppState
 from gui.theme import BACKGROUND, MUTED, TEXT, level_colour
@@ -424,7 +423,7 @@ class HistogramPanel(QWidget):
         # newest of each at most once per frame
         # (one redraw draws both, so the plots repaint once per frame)
         self._dataset_dirty = self._config_dirty = self._coverage_dirty = False
-        self._redraw = qthrottled(self._redraw_dirty, FRAME_MS, parent=self)
+        self._redraw = Paced(self._redraw_dirty, self, urgent=lambda: self.state.is_current)
         state.dataset_changed.connect(self._on_dataset_changed)
         state.config_changed.connect(self._on_config_changed)
         state.model_input_changed.connect(self._on_config_changed)  # re-bins the shapes
@@ -490,8 +489,6 @@ class HistogramPanel(QWidget):
     def _on_coverage_changed(self) -> None:
         self._coverage_dirty = True
         self._redraw()
-        if self.state.is_current:  # the exact result the user waits for: no frame delay
-            self._redraw.flush()
 
     def _redraw_dirty(self) -> None:
         dataset, config, coverage = self._dataset_dirty, self._config_dirty, self._coverage_dirty

@@ -25,7 +25,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 from superqt import QElidingLabel
-from superqt.utils import qdebounced, qthrottled
+from superqt.utils import qdebounced
 
 from core.anchor_config import (
     config_from_dict,
@@ -40,7 +40,7 @@ from core.sources import Source
 from gui.anchor_panel import AnchorPanel
 from gui.coverage_controller import CoverageController
 from gui.dataset_loader import DatasetLoader
-from gui.frame_rate import FRAME_MS
+from gui.frame_rate import Paced
 from gui.histograms import HistogramPanel
 from gui.live_status import status_text
 from gui.pixel_loader import PixelLoader
@@ -250,8 +250,8 @@ class MainWindow(QMainWindow):
         state.dataset_changed.connect(self._on_dataset_changed)
         state.image_changed.connect(self._show_image)
         # results arrive at the worker's pace: draw the newest at most once per frame
-        self._redraw_overlays = qthrottled(self._draw_overlays, FRAME_MS, parent=self)
-        state.coverage_changed.connect(self._on_coverage_changed)
+        self._redraw_overlays = Paced(self._draw_overlays, self, urgent=lambda: state.is_current)
+        state.coverage_changed.connect(self._redraw_overlays)
         state.selection_changed.connect(lambda _row: self._draw_overlays())
         state.config_changed.connect(self._on_config_changed)
         state.config_changed.connect(self._show_coverage_status)
@@ -410,11 +410,9 @@ class MainWindow(QMainWindow):
     def show_export_dialog(self) -> None:
         from gui.export_dialog import ExportDialog
 
-        state, session = self.state, self.coverage.session
-        if session is not None and (session.table is not state.table
-                                    or session.model_input != state.model_input):
-            session = None
-        dialog = ExportDialog(state.config, self, state.config.framework, session)
+        state = self.state
+        dialog = ExportDialog(state.config, self, state.config.framework,
+                              self.coverage.current_session)
         dialog.apply_requested.connect(state.set_config)
         dialog.saved.connect(
             lambda path: self.statusBar().showMessage(f"exported to {path}", 8000))
@@ -439,11 +437,6 @@ class MainWindow(QMainWindow):
             self.view.grab().save(path, "PNG")
 
     # -- display ---------------------------------------------------------------------------------
-    def _on_coverage_changed(self) -> None:
-        self._redraw_overlays()
-        if self.state.is_current:  # the exact result the user waits for: no frame delay
-            self._redraw_overlays.flush()
-
     def _on_coverage_computed(self, seconds: float) -> None:
         self._compute_seconds = seconds
         self._show_coverage_status()

@@ -28,11 +28,10 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
-from superqt.utils import qthrottled
 
 from core.coverage.summary import interpretation
 from core.frameworks import FRAMEWORKS
-from gui.frame_rate import FRAME_MS
+from gui.frame_rate import Paced
 from gui.live_status import status_text
 from gui.state import AppState
 from gui.theme import ERROR, GOOD, MUTED, TEXT, WARNING, dark_palette, set_text_colour
@@ -347,8 +346,8 @@ class ReportPanel(QWidget):
         self.layout_box.addWidget(self.summary_scroll, 0)
         self.layout_box.addWidget(self.tabs, 1)
 
-        self._refresh_soon = qthrottled(self.refresh, FRAME_MS, parent=self)
-        state.coverage_changed.connect(self._on_coverage_changed)
+        self._refresh_soon = Paced(self.refresh, self, urgent=lambda: state.is_current)
+        state.coverage_changed.connect(self._refresh_soon)
         state.config_changed.connect(self._refresh_soon)  # the result becomes "updating…"
         state.model_input_changed.connect(self._refresh_soon)
         state.baseline_changed.connect(self._refresh_soon)
@@ -358,11 +357,6 @@ class ReportPanel(QWidget):
     def flush(self) -> None:
         """Show an update still waiting for its frame now (before a snapshot, in tests)."""
         self._refresh_soon.flush()
-
-    def _on_coverage_changed(self) -> None:
-        self._refresh_soon()
-        if self.state.is_current:  # the exact result the user waits for: no frame delay
-            self._refresh_soon.flush()
 
     def _build_summary(self) -> None:
         caption = QLabel("RECALL")
