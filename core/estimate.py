@@ -33,7 +33,7 @@ def per_box_values(coverage: BoxCoverage, positive_iou: float) -> dict[str, np.n
     }
 
 
-COUNT_METRICS = {"uncovered_boxes": "recall", "low_quality_only": None}
+COUNT_METRICS = ("uncovered_boxes", "low_quality_only")
 """Count metrics, scaled from the sample; the interval of `uncovered_boxes` follows recall's."""
 
 

@@ -132,7 +132,7 @@ class AppState(QObject):
     def missing_baseline(self) -> Key | None:
         """The baseline, when it differs from the current state and its report is unknown."""
         baseline = self.history.baseline
-        if baseline is None or baseline == self.key or self.history.report_of(baseline):
+        if baseline is None or baseline == self.key or self.previous_report is not None:
             return None
         return baseline
 
