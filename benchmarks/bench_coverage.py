@@ -137,10 +137,10 @@ def main() -> None:
         "retune_boxes": args.retune_boxes,
         "retune_ms_median": round(1000 * float(np.median(times)), 2),
         "retune_ms_runs": [round(1000 * t, 1) for t in times],
-        "recall": round(report["recall"], 4),
-        "best_possible_recall": round(report["best_possible_recall"], 4),
-        "ceiling_recall": round(report["ceiling_recall"], 4),
-        "mean_positives_per_box": round(report["mean_positives_per_box"], 3),
+        "recall": round(report.recall, 4),
+        "best_possible_recall": round(report.best_possible_recall, 4),
+        "ceiling_recall": round(report.ceiling_recall, 4),
+        "mean_positives_per_box": round(report.mean_positives_per_box, 3),
         "analyze_end_to_end": analyze_end_to_end(args.analyze_runs) if args.analyze_runs else None,
     }, indent=1))
 

@@ -60,9 +60,9 @@ def burst_dataset(images: int = 2000, seed: int = 0) -> BoxTable:
 
 def _judge(session: CoverageSession, config) -> dict:
     report = session.compute(config).report
-    return {"recall": report["recall"], "mean_best_iou": report["mean_best_iou"],
-            "ceiling_recall": report["ceiling_recall"],
-            "per_class_recall": {k: v["recall"] for k, v in report["per_class"].items()}}
+    return {"recall": report.recall, "mean_best_iou": report.mean_best_iou,
+            "ceiling_recall": report.ceiling_recall,
+            "per_class_recall": {k: v.recall for k, v in report.per_class.items()}}
 
 
 def run_dataset(name: str, table: BoxTable, seed: int, quick: bool) -> dict:

@@ -15,7 +15,7 @@ import numpy as np
 from core.anchor_config import AnchorConfig, matcher_for
 from core.anchor_generation import level_grids
 from core.boxes import BoxTable
-from core.coverage import BoxCoverage, CoverageEngine, MatchRule, summarize
+from core.coverage import BoxCoverage, CoverageEngine, CoverageReport, MatchRule, summarize
 from core.errors import InputError
 from core.estimate import SAMPLE_BOXES, Estimate, estimate_report, sample_images
 from core.input_mapping import RESIZE_MODES, map_boxes_to_input
@@ -72,7 +72,7 @@ class CoverageResult:
 
     config: AnchorConfig
     coverage: BoxCoverage
-    report: dict
+    report: CoverageReport
     rows: np.ndarray | None = None
     estimate: Estimate | None = None
     model_input: ModelInput = ModelInput()

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from core.coverage import BoxCoverage, summarize
+from core.coverage import BoxCoverage, CoverageReport, summarize
 
 SAMPLE_BOXES = 20_000
 """Boxes in the estimate's sample (whole images are added until it is reached)."""
@@ -31,10 +31,6 @@ def per_box_values(coverage: BoxCoverage, positive_iou: float) -> dict[str, np.n
         "mean_best_iou": coverage.best_iou,
         "mean_positives_per_box": coverage.positives.astype(np.float64),
     }
-
-
-COUNT_METRICS = ("uncovered_boxes", "low_quality_only")
-"""Count metrics, scaled from the sample; the interval of `uncovered_boxes` follows recall's."""
 
 
 @dataclass(frozen=True)
@@ -82,23 +78,11 @@ def ratio_interval(y: np.ndarray, x: np.ndarray, population: int) -> float:
     return Z_95 * math.sqrt(variance)
 
 
-def _scale_counts(report: dict, factor: float) -> None:
-    """Sample counts -> dataset counts, in place (rounded to whole boxes)."""
-    for key in COUNT_METRICS:
-        report[key] = int(round(report[key] * factor))
-    for row in report["per_level"].values():
-        for key in ("best_boxes", "matched_best_boxes", "positive_anchors"):
-            row[key] = int(round(row[key] * factor))
-    for row in report["per_class"].values():
-        for key in ("boxes", "uncovered"):
-            row[key] = int(round(row[key] * factor))
-
-
 def estimate_report(coverage: BoxCoverage, rows: np.ndarray, image: np.ndarray,
                     cls: np.ndarray, class_names: Mapping[int, str], levels: Sequence[int],
                     positive_iou: float, sampled_images: int, total_images: int,
-                    total_boxes: int) -> tuple[dict, Estimate]:
-    """The report (same keys as `summarize`) estimated from the exact coverage of a sample.
+                    total_boxes: int) -> tuple[CoverageReport, Estimate]:
+    """The report (as `summarize` makes it) estimated from the exact coverage of a sample.
 
     `coverage`, `rows` (table rows), `image` and `cls` are aligned with the sample's boxes;
     `sampled_images` counts the drawn images, empty ones included."""
@@ -111,5 +95,5 @@ def estimate_report(coverage: BoxCoverage, rows: np.ndarray, image: np.ndarray,
         y = np.bincount(local_image, weights=values, minlength=sampled_images)
         intervals[metric] = ratio_interval(y, x, total_images)
     intervals["uncovered_boxes"] = intervals["recall"] * total_boxes
-    _scale_counts(report, total_boxes / boxes if boxes else 0.0)
+    report = report.scaled_counts(total_boxes / boxes if boxes else 0.0)
     return report, Estimate(sampled_images, total_images, boxes, total_boxes, intervals, rows)

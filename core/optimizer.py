@@ -40,6 +40,7 @@ import numpy as np
 from core.analysis import CoverageSession, ModelInput, grids_for, match_rule
 from core.anchor_config import AnchorConfig, default_config
 from core.boxes import BoxTable
+from core.coverage import BoxCoverage, CoverageReport
 from core.errors import InputError
 from core.frameworks import FRAMEWORKS, common_anchor_size
 
@@ -86,9 +87,9 @@ class OptimizeResult:
     (e.g. keras-hub scales)."""
 
     config: AnchorConfig
-    report: dict
+    report: CoverageReport
     before_config: AnchorConfig
-    before: dict
+    before: CoverageReport
     path: list[PathStep]
     evaluations: int
     full_evaluations: int
@@ -97,7 +98,7 @@ class OptimizeResult:
     seconds: float
     stopped: str
     notes: list[str] = field(default_factory=list)
-    coverage: object = None  # BoxCoverage of `config` on all boxes
+    coverage: BoxCoverage | None = None  # of `config` on all boxes
 
     @property
     def improved(self) -> bool:
@@ -112,9 +113,9 @@ class _Stop(Exception):
         self.reason = reason
 
 
-def _score(report: dict) -> Score:
-    return (float(report["recall"]), float(report["best_possible_recall"]),
-            float(report["mean_best_iou"]))
+def _score(report: CoverageReport) -> Score:
+    return (float(report.recall), float(report.best_possible_recall),
+            float(report.mean_best_iou))
 
 
 def _round(value: float) -> float:
@@ -569,8 +570,8 @@ def optimize(
     if best_result is None:  # cancelled before the first evaluation, counts do not fit
         best_result = full.compute(space.config(starts()[0][1]))
         full_evaluations += 1
-    report(1.0, f"done: recall {before.report['recall']:.1%} -> "
-                f"{best_result.report['recall']:.1%}")
+    report(1.0, f"done: recall {before.report.recall:.1%} -> "
+                f"{best_result.report.recall:.1%}")
     return OptimizeResult(
         config=best_result.config, report=best_result.report, before_config=base_config,
         before=before.report, path=evaluate.path, evaluations=evaluate.count,

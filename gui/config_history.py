@@ -14,6 +14,7 @@ from collections import OrderedDict
 
 from core.analysis import ModelInput
 from core.anchor_config import AnchorConfig
+from core.coverage import CoverageReport
 
 Key = tuple[AnchorConfig, ModelInput]  # what a coverage report is a report of
 REPORTS_KEPT = 64  # exact reports remembered (a baseline, undo targets)
@@ -30,7 +31,7 @@ class ConfigHistory:
         self.gesture_baseline: Key | None = None
         self.pinned: Key | None = None
         self.in_gesture = False
-        self._reports: OrderedDict[Key, dict] = OrderedDict()
+        self._reports: OrderedDict[Key, CoverageReport] = OrderedDict()
 
     @property
     def baseline(self) -> Key | None:
@@ -70,13 +71,13 @@ class ConfigHistory:
         return self.redo_stack.pop()
 
     # -- reports ---------------------------------------------------------------------------------
-    def remember(self, key: Key, report: dict) -> None:
+    def remember(self, key: Key, report: CoverageReport) -> None:
         self._reports[key] = report
         self._reports.move_to_end(key)
         while len(self._reports) > REPORTS_KEPT:
             self._reports.popitem(last=False)
 
-    def report_of(self, key: Key | None) -> dict | None:
+    def report_of(self, key: Key | None) -> CoverageReport | None:
         return self._reports.get(key) if key is not None else None
 
     def forget_reports(self) -> None:

@@ -161,7 +161,7 @@ class ExportDialog(QDialog):
     def _compute_recall(self, config: AnchorConfig) -> None:
         if self.session is None or config in self.recalls:
             return
-        worker = create_worker(lambda: self.session.compute(config).report["recall"],
+        worker = create_worker(lambda: self.session.compute(config).report.recall,
                                _start_thread=False, _ignore_errors=True)
         worker.returned.connect(lambda recall, c=config: self._on_recall(c, recall))
         worker.finished.connect(lambda w=worker: self._workers.remove(w)

@@ -446,7 +446,7 @@ class MainWindow(QMainWindow):
         result = self.state.result
         if result is None:
             return
-        recall = f"{100 * result.report['recall']:.1f} %"
+        recall = f"{100 * result.report.recall:.1f} %"
         if result.estimate is not None:
             half = result.estimate.intervals["recall"]
             recall = f"≈ {recall} ± {100 * half:.1f} pp"

@@ -159,8 +159,8 @@ class OptimizeDialog(QDialog):
         self.status.setText(f"{result.evaluations} evaluations in {result.seconds:.1f} s"
                             f"{stopped}")
         rows = "".join(
-            f"<tr><td>{label}</td><td align=right>{100 * before[key]:.1f} %</td>"
-            f"<td align=right><b>{100 * after[key]:.1f} %</b></td></tr>"
+            f"<tr><td>{label}</td><td align=right>{100 * getattr(before, key):.1f} %</td>"
+            f"<td align=right><b>{100 * getattr(after, key):.1f} %</b></td></tr>"
             for label, key in (("recall", "recall"),
                                ("best possible recall", "best_possible_recall"),
                                ("ceiling recall", "ceiling_recall")))

@@ -29,7 +29,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from core.coverage.summary import interpretation
+from core.coverage.summary import CoverageReport, interpretation
 from core.frameworks import FRAMEWORKS
 from gui.frame_rate import Paced
 from gui.live_status import status_text
@@ -245,23 +245,23 @@ CLASS_COLUMNS = (
 )
 
 
-def level_rows(report: dict) -> list[tuple]:
+def level_rows(report: CoverageReport) -> list[tuple]:
     rows = []
-    for level, row in report["per_level"].items():
-        best = row["best_boxes"]
-        rows.append((int(level), best, row["matched_best_boxes"],
-                     row["matched_best_boxes"] / best if best else None,
-                     row["mean_best_iou"] if best else None, row["positive_anchors"]))
+    for level, row in report.per_level.items():
+        best = row.best_boxes
+        rows.append((int(level), best, row.matched_best_boxes,
+                     row.matched_best_boxes / best if best else None,
+                     row.mean_best_iou if best else None, row.positive_anchors))
     return rows
 
 
-def class_rows(report: dict, previous: dict | None) -> list[tuple]:
-    before = (previous or {}).get("per_class", {})
+def class_rows(report: CoverageReport, previous: CoverageReport | None) -> list[tuple]:
+    before = previous.per_class if previous is not None else {}
     rows = []
-    for name, row in report["per_class"].items():
-        change = row["recall"] - before[name]["recall"] if name in before else None
-        rows.append((name, row["boxes"], row["recall"], change, row["best_possible_recall"],
-                     row["mean_best_iou"], row["uncovered"]))
+    for name, row in report.per_class.items():
+        change = row.recall - before[name].recall if name in before else None
+        rows.append((name, row.boxes, row.recall, change, row.best_possible_recall,
+                     row.mean_best_iou, row.uncovered))
     return rows
 
 
@@ -477,7 +477,7 @@ class ReportPanel(QWidget):
                              f"Unmatched boxes ({count:,d})" if report else "Unmatched boxes")
         self._fit_summary()
 
-    def _show_recall(self, report: dict | None, previous: dict | None,
+    def _show_recall(self, report: CoverageReport | None, previous: CoverageReport | None,
                      intervals: dict[str, float]) -> None:
         if report is None:
             self.recall_value.setText("—")
@@ -485,34 +485,35 @@ class ReportPanel(QWidget):
             self.recall_before.setText("")
             return
         about = "≈ " if intervals else ""
-        self.recall_value.setText(about + format_value(PERCENT, report["recall"]))
+        self.recall_value.setText(about + format_value(PERCENT, report.recall))
         interval = format_interval(PERCENT, intervals.get("recall"))
         if previous is None:
             self.recall_delta.setText("")
             self.recall_before.setText(interval or "boxes that get a positive anchor")
             return
-        change = report["recall"] - previous["recall"]
+        change = report.recall - previous.recall
         self.recall_delta.setText(format_delta(PERCENT, change))
         set_text_colour(self.recall_delta, delta_colour(PERCENT, change, True))
         was = ("vs pinned " if self.state.history.pinned is not None else "was ") + \
-            format_value(PERCENT, previous["recall"])
+            format_value(PERCENT, previous.recall)
         self.recall_before.setText(f"{interval} · {was}" if interval else was)
 
-    def _show_low_quality(self, report: dict | None, result) -> None:
+    def _show_low_quality(self, report: CoverageReport | None, result) -> None:
         """Recall with and without the low-quality step's matches, side by side."""
-        count = report["low_quality_only"] if report is not None else 0
+        count = report.low_quality_only if report is not None else 0
         self.low_quality_note.setVisible(bool(count))
         if not count:
             return
         boxes = (result.estimate.total_boxes if result.estimate is not None
                  else len(result.coverage))
-        strict = report["recall"] - count / boxes if boxes else 0.0
+        strict = report.recall - count / boxes if boxes else 0.0
         about = "≈ " if result.estimate is not None else ""
         self.low_quality_note.setText(
             f"of which {about}{count:,d} boxes only by the low-quality step (no anchor reaches "
             f"IoU {result.config.positive_iou:g}): {about}{100 * strict:.1f} % without them")
 
-    def _show_metric(self, metric: Metric, report: dict | None, previous: dict | None,
+    def _show_metric(self, metric: Metric, report: CoverageReport | None,
+                     previous: CoverageReport | None,
                      intervals: dict[str, float]) -> None:
         before, after, delta = self.metric_labels[metric.key]
         if report is None:
@@ -520,7 +521,7 @@ class ReportPanel(QWidget):
             after.setText("—")
             delta.setText("")
             return
-        value = format_value(metric.kind, report[metric.key])
+        value = format_value(metric.kind, getattr(report, metric.key))
         if intervals:  # an estimate: '≈ value ± half-width' (a median gets no interval)
             interval = format_interval(metric.kind, intervals.get(metric.key))
             value = f"≈ {value} {interval}".rstrip()
@@ -529,8 +530,8 @@ class ReportPanel(QWidget):
             before.setText("")
             delta.setText("")
             return
-        change = report[metric.key] - previous[metric.key]
-        before.setText(f"{format_value(metric.kind, previous[metric.key])}  →")
+        change = getattr(report, metric.key) - getattr(previous, metric.key)
+        before.setText(f"{format_value(metric.kind, getattr(previous, metric.key))}  →")
         delta.setText(format_delta(metric.kind, change))
         set_text_colour(delta, delta_colour(metric.kind, change, metric.higher_is_better))
 

@@ -13,6 +13,7 @@ from PySide6.QtCore import QObject, QTimer, Signal
 from core.analysis import CoverageResult, ModelInput
 from core.anchor_config import AnchorConfig, default_config
 from core.boxes import BoxTable
+from core.coverage import CoverageReport
 from core.dataset_views import DatasetViews, UnmatchedShapes, rows_by_image
 from core.sources import Source
 from gui.config_history import ConfigHistory, Key
@@ -120,7 +121,7 @@ class AppState(QObject):
         self.history.end()
 
     @property
-    def previous_report(self) -> dict | None:
+    def previous_report(self) -> CoverageReport | None:
         """The exact report of the baseline (the state before the latest gesture, or the pinned
         one); None when it is the current state or its report is not known yet."""
         baseline = self.history.baseline

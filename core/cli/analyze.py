@@ -19,7 +19,7 @@ from core.cli.common import (
     load_dataset,
     print_json,
 )
-from core.coverage.summary import interpretation
+from core.coverage.summary import CoverageReport, interpretation
 from core.errors import InputError
 from core.frameworks import FRAMEWORKS
 
@@ -53,7 +53,7 @@ def run(args: argparse.Namespace) -> int:
     if args.per_box:
         write_per_box_csv(args.per_box, table, result)
     report = {"dataset": table.summary(), "config": config_to_dict(config),
-              "coverage": result.report,
+              "coverage": result.report.to_dict(),
               "seconds": {"load": load_seconds, "coverage": coverage_seconds}}
     if model_input.size is not None:
         report["dataset"]["input_size"] = list(model_input.size)
@@ -61,8 +61,8 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         print_json(report)
     else:
-        print(format_report(report, model_input.describe()))
-    if args.fail_under is not None and result.report["recall"] < args.fail_under:
+        print(format_report(report, result.report, model_input.describe()))
+    if args.fail_under is not None and result.report.recall < args.fail_under:
         return 1
     return 0
 
@@ -98,8 +98,9 @@ def _percent(value: float) -> str:
     return f"{100 * value:5.1f} %"
 
 
-def format_report(report: dict, model_input: str) -> str:
-    dataset, config, cov = report["dataset"], report["config"], report["coverage"]
+def format_report(report: dict, cov: CoverageReport, model_input: str) -> str:
+    """The text report: `report` is the JSON form (dataset, config), `cov` the coverage."""
+    dataset, config = report["dataset"], report["config"]
     total = dataset["boxes"]
     framework = FRAMEWORKS[config["framework"]]
     anchors = len(config["scales"]) * len(config["aspect_ratios"])
@@ -114,29 +115,29 @@ def format_report(report: dict, model_input: str) -> str:
         f"Matching: positive IoU >= {config['positive_iou']:g}, negative < "
         f"{config['negative_iou']:g}",
         "",
-        f"  recall                  {_percent(cov['recall'])}   boxes that get a positive anchor",
-        f"  best possible recall    {_percent(cov['best_possible_recall'])}   "
+        f"  recall                  {_percent(cov.recall)}   boxes that get a positive anchor",
+        f"  best possible recall    {_percent(cov.best_possible_recall)}   "
         f"best IoU >= {config['positive_iou']:g}",
-        f"  ceiling recall          {_percent(cov['ceiling_recall'])}   "
+        f"  ceiling recall          {_percent(cov.ceiling_recall)}   "
         "any anchor shape on this grid could reach",
-        f"  mean / median best IoU  {cov['mean_best_iou']:.3f} / {cov['median_best_iou']:.3f}",
-        f"  uncovered boxes         {cov['uncovered_boxes']:,d}",
-        f"  positives per box       {cov['mean_positives_per_box']:.2f}",
+        f"  mean / median best IoU  {cov.mean_best_iou:.3f} / {cov.median_best_iou:.3f}",
+        f"  uncovered boxes         {cov.uncovered_boxes:,d}",
+        f"  positives per box       {cov.mean_positives_per_box:.2f}",
     ]
-    if cov["low_quality_only"]:
-        lines.append(f"  low-quality only        {cov['low_quality_only']:,d}   "
+    if cov.low_quality_only:
+        lines.append(f"  low-quality only        {cov.low_quality_only:,d}   "
                      "matched only by the forced best-anchor step")
     lines += ["", f"  {interpretation(cov)}"]
     lines += ["", "Per level (boxes whose best anchor is on it)",
               f"  {'level':<8}{'boxes':>10}{'matched':>10}{'mean IoU':>10}{'positives':>12}"]
-    for level, row in cov["per_level"].items():
-        lines.append(f"  P{level:<7}{row['best_boxes']:>10,d}{row['matched_best_boxes']:>10,d}"
-                     f"{row['mean_best_iou']:>10.3f}{row['positive_anchors']:>12,d}")
+    for level, row in cov.per_level.items():
+        lines.append(f"  P{level:<7}{row.best_boxes:>10,d}{row.matched_best_boxes:>10,d}"
+                     f"{row.mean_best_iou:>10.3f}{row.positive_anchors:>12,d}")
     lines += ["", "Per class",
               f"  {'class':<16}{'boxes':>9}{'recall':>9}{'best poss.':>11}{'mean IoU':>10}"
               f"{'uncovered':>11}"]
-    for name, row in cov["per_class"].items():
-        lines.append(f"  {name:<16}{row['boxes']:>9,d}{_percent(row['recall']):>9}"
-                     f"{_percent(row['best_possible_recall']):>11}{row['mean_best_iou']:>10.3f}"
-                     f"{row['uncovered']:>11,d}")
+    for name, row in cov.per_class.items():
+        lines.append(f"  {name:<16}{row.boxes:>9,d}{_percent(row.recall):>9}"
+                     f"{_percent(row.best_possible_recall):>11}{row.mean_best_iou:>10.3f}"
+                     f"{row.uncovered:>11,d}")
     return "\n".join(lines)

@@ -109,21 +109,14 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _coverage_summary(report: dict) -> dict:
-    keys = ("recall", "best_possible_recall", "ceiling_recall", "mean_best_iou",
-            "median_best_iou", "uncovered_boxes", "mean_positives_per_box", "low_quality_only",
-            "per_level", "per_class")
-    return {key: report[key] for key in keys}
-
-
 def json_report(table, result, advice, out: str, load_seconds: float) -> dict:
     return {
         "dataset": table.summary(),
         "before": {"config": config_to_dict(result.before_config),
-                   "coverage": _coverage_summary(result.before)},
+                   "coverage": result.before.to_dict()},
         "after": {"config": config_to_dict(result.config),
-                  "coverage": _coverage_summary(result.report)},
-        "ceiling_recall": result.report["ceiling_recall"],
+                  "coverage": result.report.to_dict()},
+        "ceiling_recall": result.report.ceiling_recall,
         "search": {"evaluations": result.evaluations,
                    "full_evaluations": result.full_evaluations,
                    "sample_boxes": result.sample_boxes, "sample_images": result.sample_images,
@@ -161,13 +154,13 @@ def format_report(table, result, advice, out: str) -> str:
         f"{result.seconds:.1f} s ({result.stopped})",
         "",
         f"  {'':<24}{'before':>12}{'after':>12}",
-        f"  {'recall':<24}{_percent(before['recall']):>12}{_percent(after['recall']):>12}",
-        f"  {'best possible recall':<24}{_percent(before['best_possible_recall']):>12}"
-        f"{_percent(after['best_possible_recall']):>12}",
-        f"  {'mean best IoU':<24}{before['mean_best_iou']:>12.3f}{after['mean_best_iou']:>12.3f}",
-        f"  {'uncovered boxes':<24}{before['uncovered_boxes']:>12,d}"
-        f"{after['uncovered_boxes']:>12,d}",
-        f"  {'ceiling recall':<24}{_percent(after['ceiling_recall']):>12}"
+        f"  {'recall':<24}{_percent(before.recall):>12}{_percent(after.recall):>12}",
+        f"  {'best possible recall':<24}{_percent(before.best_possible_recall):>12}"
+        f"{_percent(after.best_possible_recall):>12}",
+        f"  {'mean best IoU':<24}{before.mean_best_iou:>12.3f}{after.mean_best_iou:>12.3f}",
+        f"  {'uncovered boxes':<24}{before.uncovered_boxes:>12,d}"
+        f"{after.uncovered_boxes:>12,d}",
+        f"  {'ceiling recall':<24}{_percent(after.ceiling_recall):>12}"
         "   (any anchor shape on this grid)",
         "",
         f"  aspect ratios w/h  {_values(old.aspect_ratios)} -> {_values(new.aspect_ratios)}",
@@ -176,9 +169,9 @@ def format_report(table, result, advice, out: str) -> str:
     if new.sizes != old.sizes:
         lines.append(f"  sizes              {_values(old.sizes)} -> {_values(new.sizes)}")
     lines += ["", "Per class recall  before -> after"]
-    for name, row in after["per_class"].items():
-        previous = before["per_class"].get(name, {"recall": 0.0})["recall"]
-        lines.append(f"  {name:<16}{_percent(previous):>9} -> {_percent(row['recall'])}")
+    for name, row in after.per_class.items():
+        previous = before.per_class[name].recall if name in before.per_class else 0.0
+        lines.append(f"  {name:<16}{_percent(previous):>9} -> {_percent(row.recall)}")
     for note in result.notes:
         lines.append(f"note: {note}")
     if advice:

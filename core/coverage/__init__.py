@@ -5,8 +5,9 @@ from core.coverage.engine import BoxCoverage, CoverageEngine, GridsForSize, comp
 from core.coverage.geometry import anchor_iou
 from core.coverage.lookup import AnchorList, anchors_in_cell, nearest_cell, positive_anchors_of_box
 from core.coverage.matching import MATCHER_KINDS, MatchRule
-from core.coverage.summary import summarize
+from core.coverage.summary import ClassReport, CoverageReport, LevelReport, summarize
 
-__all__ = ["MATCHER_KINDS", "AnchorList", "BoxCoverage", "CoverageEngine", "GridsForSize",
-           "MatchRule", "anchor_iou", "anchors_in_cell", "compute_box_coverage", "nearest_cell",
-           "positive_anchors_of_box", "summarize"]
+__all__ = ["MATCHER_KINDS", "AnchorList", "BoxCoverage", "ClassReport", "CoverageEngine",
+           "CoverageReport", "GridsForSize", "LevelReport", "MatchRule", "anchor_iou",
+           "anchors_in_cell", "compute_box_coverage", "nearest_cell", "positive_anchors_of_box",
+           "summarize"]

@@ -117,7 +117,7 @@ def test_the_ceiling_bounds_every_frameworks_best_iou(preset):
         coverage = analyze(table, config).coverage
         assert (coverage.ceiling_iou >= coverage.best_iou - 1e-12).all()
         report = analyze(table, config).report
-        assert report["ceiling_recall"] >= report["best_possible_recall"]
+        assert report.ceiling_recall >= report.best_possible_recall
 
 
 def test_the_ceiling_bounds_optimizer_results():
@@ -126,7 +126,7 @@ def test_the_ceiling_bounds_optimizer_results():
     result = optimize(table, config, 3, 3, seed=1, optimize_size=True, max_evaluations=120)
     coverage = analyze(table, result.config).coverage
     assert (coverage.ceiling_iou >= coverage.best_iou - 1e-12).all()
-    assert result.report["ceiling_recall"] >= result.report["best_possible_recall"]
+    assert result.report.ceiling_recall >= result.report.best_possible_recall
 
 
 def test_an_engine_reuses_the_ceiling_only_for_the_same_lattices():

@@ -203,14 +203,14 @@ def test_summary_numbers():
     cls = rng.integers(0, 3, len(cov))
     levels = [g.level for g in grids_for_size(96, 128)]
     report = summarize(cov, cls, {0: "block", 1: "tick"}, levels, 0.5)
-    assert report["recall"] == pytest.approx(cov.matched.mean())
-    assert report["best_possible_recall"] == pytest.approx((cov.best_iou >= 0.5).mean())
-    assert report["uncovered_boxes"] == int((~cov.matched).sum())
-    assert sum(c["boxes"] for c in report["per_class"].values()) == len(cov)
-    assert sum(v["best_boxes"] for v in report["per_level"].values()) == int(
+    assert report.recall == pytest.approx(cov.matched.mean())
+    assert report.best_possible_recall == pytest.approx((cov.best_iou >= 0.5).mean())
+    assert report.uncovered_boxes == int((~cov.matched).sum())
+    assert sum(c.boxes for c in report.per_class.values()) == len(cov)
+    assert sum(v.best_boxes for v in report.per_level.values()) == int(
         (cov.best_level >= 0).sum())
-    assert report["per_class"]["block"]["boxes"] == int((cls == 0).sum())
-    assert "2" in report["per_class"]  # unnamed class falls back to its id
+    assert report.per_class["block"].boxes == int((cls == 0).sum())
+    assert "2" in report.per_class  # unnamed class falls back to its id
 
 
 @pytest.mark.parametrize("kind", MATCHER_KINDS)

@@ -2,12 +2,14 @@
 
 import pytest
 
-from core.coverage.summary import interpretation, miss_breakdown
+from core.coverage.summary import CoverageReport, interpretation, miss_breakdown
 
 
 def report(recall, best_possible, ceiling, low_quality_only=0):
-    return {"recall": recall, "best_possible_recall": best_possible, "ceiling_recall": ceiling,
-            "low_quality_only": low_quality_only}
+    return CoverageReport(
+        recall=recall, best_possible_recall=best_possible, ceiling_recall=ceiling,
+        mean_best_iou=0.0, median_best_iou=0.0, uncovered_boxes=0, mean_positives_per_box=0.0,
+        low_quality_only=low_quality_only, per_level={}, per_class={})
 
 
 def test_miss_breakdown_splits_the_misses():

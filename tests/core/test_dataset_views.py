@@ -60,4 +60,4 @@ def test_unmatched_shapes_of_an_estimate_scale_the_sample():
     expected, _ = np.histogram((table.widths / table.heights)[rows[~sample.matched]],
                                bins.ratio.edges)
     np.testing.assert_allclose(shapes.ratio_counts, scale * expected)
-    assert abs(shapes.unmatched - result.report["uncovered_boxes"]) <= 1
+    assert abs(shapes.unmatched - result.report.uncovered_boxes) <= 1

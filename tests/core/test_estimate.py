@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from core.analysis import CoverageSession
 from core.anchor_config import default_config
-from core.coverage import summarize
+from core.coverage import CoverageReport, summarize
 from core.coverage.engine import PER_BOX_FIELDS
 from core.estimate import (
     SAMPLE_BOXES,
@@ -162,9 +162,9 @@ def test_interval_covers_the_true_ratio_at_its_nominal_rate():
 # --------------------------------------------------------------------------- estimate_report
 
 
-def assert_report_equal(got: dict, want: dict):
+def assert_report_equal(got: CoverageReport, want: CoverageReport):
     for key in REPORT_KEYS:
-        assert got[key] == want[key], key
+        assert getattr(got, key) == getattr(want, key), key
 
 
 def test_estimate_on_all_rows_is_the_exact_report():
@@ -215,11 +215,11 @@ def test_empty_sampled_images_enter_the_intervals():
         estimate.intervals["recall"] * 1000)
     # counts scaled to the 1000 boxes of the dataset, shares not
     factor = 1000 / len(keep)
-    assert report["uncovered_boxes"] == round((~coverage.matched[keep]).sum() * factor)
-    assert report["recall"] == pytest.approx(coverage.matched[keep].mean())
-    assert sum(row["boxes"] for row in report["per_class"].values()) == pytest.approx(1000, abs=4)
-    assert sum(row["uncovered"] for row in report["per_class"].values()) == pytest.approx(
-        report["uncovered_boxes"], abs=4)
+    assert report.uncovered_boxes == round((~coverage.matched[keep]).sum() * factor)
+    assert report.recall == pytest.approx(coverage.matched[keep].mean())
+    assert sum(row.boxes for row in report.per_class.values()) == pytest.approx(1000, abs=4)
+    assert sum(row.uncovered for row in report.per_class.values()) == pytest.approx(
+        report.uncovered_boxes, abs=4)
 
 
 # --------------------------------------------------------------------------- a large dataset
@@ -252,24 +252,25 @@ def test_estimate_is_close_to_the_exact_report(large, ratios):
     assert len(rows) == estimate.boxes
     for metric in MEAN_METRICS:
         half = estimate.intervals[metric]
-        assert 0 < half < 0.05 * max(1.0, exact.report[metric]), metric
-        assert abs(estimated.report[metric] - exact.report[metric]) <= 2 * half, metric
+        assert 0 < half < 0.05 * max(1.0, getattr(exact.report, metric)), metric
+        difference = getattr(estimated.report, metric) - getattr(exact.report, metric)
+        assert abs(difference) <= 2 * half, metric
     # counts are scaled to the whole dataset
     half = estimate.intervals["uncovered_boxes"]
     assert half == pytest.approx(estimate.intervals["recall"] * len(table))
-    assert abs(estimated.report["uncovered_boxes"] - exact.report["uncovered_boxes"]) <= 4 * half
-    assert sum(r["boxes"] for r in estimated.report["per_class"].values()) == pytest.approx(
-        len(table), abs=len(estimated.report["per_class"]))
-    assert sum(r["uncovered"] for r in estimated.report["per_class"].values()) == pytest.approx(
-        estimated.report["uncovered_boxes"], abs=len(estimated.report["per_class"]))
-    assert sum(r["best_boxes"] for r in estimated.report["per_level"].values()) == pytest.approx(
-        sum(r["best_boxes"] for r in exact.report["per_level"].values()), rel=0.05)
+    assert abs(estimated.report.uncovered_boxes - exact.report.uncovered_boxes) <= 4 * half
+    assert sum(r.boxes for r in estimated.report.per_class.values()) == pytest.approx(
+        len(table), abs=len(estimated.report.per_class))
+    assert sum(r.uncovered for r in estimated.report.per_class.values()) == pytest.approx(
+        estimated.report.uncovered_boxes, abs=len(estimated.report.per_class))
+    assert sum(r.best_boxes for r in estimated.report.per_level.values()) == pytest.approx(
+        sum(r.best_boxes for r in exact.report.per_level.values()), rel=0.05)
     # the shares are those of the sample's exact coverage
     sample = exact.coverage.take(rows)
-    assert estimated.report["recall"] == pytest.approx(sample.matched.mean())
+    assert estimated.report.recall == pytest.approx(sample.matched.mean())
     want = summarize(sample, table.cls[rows], table.class_names, config.levels,
                      config.positive_iou)
-    assert estimated.report["per_class"].keys() == want["per_class"].keys()
+    assert estimated.report.per_class.keys() == want.per_class.keys()
 
 
 def assert_same_boxes(got, want):

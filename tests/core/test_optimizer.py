@@ -38,7 +38,7 @@ def test_exact_counts_sorted_and_same_grid(table):
         base.framework, base.levels, base.strides, base.sizes)
     assert config.positive_iou == base.positive_iou
     # the report is the exact full-dataset coverage of the returned config
-    assert result.report["recall"] == pytest.approx(analyze(table, config).report["recall"])
+    assert result.report.recall == pytest.approx(analyze(table, config).report.recall)
 
 
 def test_deterministic_for_a_seed(table):
@@ -52,13 +52,13 @@ def test_deterministic_for_a_seed(table):
 def test_never_worse_than_current_or_default(table):
     base = default_config("keras-cv")
     result = optimize(table, base, 3, 3, seed=0, max_evaluations=30)
-    assert result.report["recall"] >= result.before["recall"]
-    assert result.before["recall"] == pytest.approx(analyze(table, base).report["recall"])
-    assert result.report["recall"] > result.before["recall"] + 0.2  # the demo is badly served
+    assert result.report.recall >= result.before.recall
+    assert result.before.recall == pytest.approx(analyze(table, base).report.recall)
+    assert result.report.recall > result.before.recall + 0.2  # the demo is badly served
     # a good current config is kept when the search budget is too small to beat it
     good = base.replace(aspect_ratios=result.config.aspect_ratios, scales=result.config.scales)
     again = optimize(table, good, 3, 3, seed=5, max_evaluations=3)
-    assert again.report["recall"] >= analyze(table, good).report["recall"]
+    assert again.report.recall >= analyze(table, good).report.recall
 
 
 def test_path_improves_and_progress_reported(table):
@@ -87,7 +87,7 @@ def test_cancel_returns_promptly_with_a_valid_config(table):
     assert result.stopped == "cancelled"
     assert result.evaluations == 5
     assert len(result.config.aspect_ratios) == 3 and len(result.config.scales) == 2
-    assert result.report["recall"] >= 0.0
+    assert result.report.recall >= 0.0
 
     # cancelled before anything was evaluated, with counts the start config does not have
     result = optimize(table, default_config(), 4, 1, cancelled=lambda: True)
@@ -114,8 +114,8 @@ def test_keras_hub_output_stays_expressible(table):
 def test_forced_match_framework_gains_real_positives(table):
     base = default_config("torchvision")  # low-quality matches: recall is near 1 regardless
     result = optimize(table, base, 3, 3, max_evaluations=30)
-    assert result.report["recall"] >= result.before["recall"]
-    assert result.report["best_possible_recall"] > result.before["best_possible_recall"] + 0.2
+    assert result.report.recall >= result.before.recall
+    assert result.report.best_possible_recall > result.before.best_possible_recall + 0.2
 
 
 def test_optimize_size_moves_sizes_per_level(table):
@@ -123,7 +123,7 @@ def test_optimize_size_moves_sizes_per_level(table):
     result = optimize(table, base, 3, 3, max_evaluations=40, optimize_size=True)
     assert len(result.config.sizes) == len(base.sizes)
     assert result.config.levels == base.levels and result.config.strides == base.strides
-    assert result.report["recall"] >= result.before["recall"]
+    assert result.report.recall >= result.before.recall
 
 
 def test_stratified_sample_keeps_whole_images_and_every_class():

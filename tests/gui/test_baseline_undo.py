@@ -17,7 +17,7 @@ def settle(window, qtbot) -> None:
 
 
 def recall_of(state, config) -> float:
-    return analyze(state.table, config, state.model_input).report["recall"]
+    return analyze(state.table, config, state.model_input).report.recall
 
 
 def test_a_drag_is_compared_with_where_it_started(window, load, qtbot):
@@ -35,7 +35,7 @@ def test_a_drag_is_compared_with_where_it_started(window, load, qtbot):
     settle(window, qtbot)
     before, after = recall_of(state, start), recall_of(state, state.config)
     assert state.config != start and abs(after - before) >= 0.001
-    assert state.previous_report["recall"] == before
+    assert state.previous_report.recall == before
     assert report.recall_before.text() == f"was {100 * before:.1f} %"
     assert report.recall_delta.text().replace("−", "-") == f"{100 * (after - before):+.1f} pp"
     # one gesture, one undo step: Ctrl+Z goes back to where the drag started
@@ -57,13 +57,13 @@ def test_a_burst_of_steps_is_one_gesture(window, load, qtbot):
         qtbot.wait(20)
     settle(window, qtbot)
     assert state.config != start
-    assert state.previous_report["recall"] == recall_of(state, start)
+    assert state.previous_report.recall == recall_of(state, start)
     assert state.history.undo_stack == [start]
     state.end_gesture()  # a pause: the next edit is a new gesture, compared with this state
     middle = state.config
     spin.stepBy(-1)
     settle(window, qtbot)
-    assert state.previous_report["recall"] == recall_of(state, middle)
+    assert state.previous_report.recall == recall_of(state, middle)
     assert state.history.undo_stack == [start, middle]
     assert state.undo() and state.config == middle
     assert state.undo() and state.config == start
@@ -83,11 +83,11 @@ def test_a_pinned_config_stays_the_before(window, load, qtbot):
         state.set_config(state.config.replace(aspect_ratios=ratios))
         state.end_gesture()
         settle(window, qtbot)
-        assert state.previous_report["recall"] == recall_of(state, pinned)
+        assert state.previous_report.recall == recall_of(state, pinned)
         assert report.recall_before.text().startswith("vs pinned")
     window.pin_action.trigger()  # unpinned: compared with the state before the last change
     settle(window, qtbot)
-    assert state.previous_report["recall"] == recall_of(
+    assert state.previous_report.recall == recall_of(
         state, pinned.replace(aspect_ratios=(0.2, 1.0, 5.0)))
     assert report.recall_before.text().startswith("was")
 
@@ -102,4 +102,4 @@ def test_a_baseline_nobody_computed_is_computed_at_rest(window, load, qtbot):
     state.set_config(first.replace(aspect_ratios=(0.15, 1.0, 6.0)))
     settle(window, qtbot)
     qtbot.waitUntil(lambda: state.previous_report is not None, timeout=30_000)
-    assert state.previous_report["recall"] == recall_of(state, first)
+    assert state.previous_report.recall == recall_of(state, first)

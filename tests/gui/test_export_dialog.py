@@ -31,8 +31,8 @@ def test_a_substitute_stays_with_its_format(window, load, qtbot):
     assert "not the current one" in dialog.substitute_label.text()
     # the recall it would give is computed on the loaded dataset, beside the current one's
     qtbot.waitUntil(lambda: "computing" not in dialog.substitute_label.text(), timeout=20_000)
-    expected = analyze(state.table, substitute).report["recall"]
-    current = analyze(state.table, state.config).report["recall"]
+    expected = analyze(state.table, substitute).report.recall
+    current = analyze(state.table, state.config).report.recall
     assert f"{100 * expected:.1f} % with it" in dialog.substitute_label.text()
     assert f"{100 * current:.1f} % with the current config" in dialog.substitute_label.text()
 

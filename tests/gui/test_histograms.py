@@ -89,7 +89,7 @@ def test_histograms_count_all_and_unmatched_boxes(panel, table):
         np.testing.assert_array_equal(all_counts, np.histogram(values, edges)[0])
         np.testing.assert_array_equal(unmatched_counts,
                                       np.histogram(values[unmatched], edges)[0])
-        assert unmatched_counts.sum() == panel.state.result.report["uncovered_boxes"]
+        assert unmatched_counts.sum() == panel.state.result.report.uncovered_boxes
 
     best_iou = panel.state.result.coverage.best_iou
     all_counts, unmatched_counts = panel.iou_plot.counts()

@@ -82,14 +82,14 @@ def test_drag_shows_labelled_intermediate_results_then_the_exact_one(window, loa
     # at rest: the exact result of the final config, shown as such
     assert state.result.exact and state.result.config == final
     exact = analyze(state.table, final, state.model_input).report
-    assert state.result.report["recall"] == exact["recall"]
-    assert report.recall_value.text() == f"{100 * exact['recall']:.1f} %"
+    assert state.result.report.recall == exact.recall
+    assert report.recall_value.text() == f"{100 * exact.recall:.1f} %"
     assert report.live_status.text() == "" and not report.live_status.isVisible()
     assert report.uncovered.view.isEnabled()
-    assert report.uncovered.model.unmatched_count() == exact["uncovered_boxes"]
+    assert report.uncovered.model.unmatched_count() == exact.uncovered_boxes
     assert "exact" in window.coverage_label.text() and "≈" not in window.coverage_label.text()
     unmatched = window.histograms.aspect_plot.counts()[1].sum()
-    assert unmatched == exact["uncovered_boxes"]
+    assert unmatched == exact.uncovered_boxes
 
 
 def test_a_single_edit_goes_straight_to_the_exact_result(window, load, qtbot, slow_engine):

@@ -41,13 +41,13 @@ def test_loads_demo_and_navigates(window, load):
 
 def test_ratio_change_updates_recall(window, load, qtbot):
     state = loaded_with_coverage(window, load)
-    before = state.result.report["recall"]
+    before = state.result.report.recall
     panel = window.anchor_panel
     with qtbot.waitSignal(state.coverage_changed, timeout=30_000):
         state.set_config(state.config.replace(aspect_ratios=(0.08, 0.5, 1.0, 2.0, 8.0)))
-    after = state.result.report["recall"]
+    after = state.result.report.recall
     assert after != before
-    assert state.previous_report["recall"] == before
+    assert state.previous_report.recall == before
     assert panel.ratio_list is not None
     assert f"{100 * after:.1f}" in window.report.recall_value.text()
     assert f"{100 * after:.1f}" in window.coverage_label.text()
@@ -183,7 +183,7 @@ def test_model_input_has_its_own_signal_and_recomputes(window, load, qtbot):
         state.set_model_input(model_input)
     qtbot.waitUntil(lambda: state.is_current, timeout=30_000)
     assert configs == [] and state.result.model_input == model_input
-    expected = analyze(state.table, state.config, model_input).report["recall"]
-    assert state.result.report["recall"] == expected
+    expected = analyze(state.table, state.config, model_input).report.recall
+    assert state.result.report.recall == expected
     window.histograms.flush()
     assert "model-input px" in window.histograms.density_plot.plot.getAxis("bottom").labelText

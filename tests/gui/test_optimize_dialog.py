@@ -7,7 +7,7 @@ def test_optimize_then_apply(window, load, qtbot):
     load(window, "demo?images=30&seed=1")
     window.coverage.wait(60)
     state = window.state
-    before = state.result.report["recall"]
+    before = state.result.report.recall
     dialog = OptimizeDialog(state, window)
     dialog.ratio_spin.setValue(4)
     dialog.scale_spin.setValue(2)
@@ -19,7 +19,7 @@ def test_optimize_then_apply(window, load, qtbot):
     with qtbot.waitSignal(state.coverage_changed, timeout=30_000):
         dialog.apply_button.click()
     assert len(state.config.aspect_ratios) == 4 and len(state.config.scales) == 2
-    assert state.result.report["recall"] >= before - 1e-12
+    assert state.result.report.recall >= before - 1e-12
 
 
 def test_cancel_keeps_config(window, load, qtbot):

@@ -72,38 +72,38 @@ def text_colour(label) -> str:
 
 def test_numbers_shown_equal_the_report(panel, demo):
     report = demo[1].report
-    assert panel.recall_value.text() == percent(report["recall"])
+    assert panel.recall_value.text() == percent(report.recall)
     labels = panel.metric_labels
-    assert labels["best_possible_recall"][1].text() == percent(report["best_possible_recall"])
-    assert labels["ceiling_recall"][1].text() == percent(report["ceiling_recall"])
-    assert labels["mean_best_iou"][1].text() == f"{report['mean_best_iou']:.3f}"
-    assert labels["median_best_iou"][1].text() == f"{report['median_best_iou']:.3f}"
-    assert labels["uncovered_boxes"][1].text() == f"{report['uncovered_boxes']:,d}"
-    assert labels["mean_positives_per_box"][1].text() == f"{report['mean_positives_per_box']:.2f}"
-    assert labels["low_quality_only"][1].text() == str(report["low_quality_only"])
+    assert labels["best_possible_recall"][1].text() == percent(report.best_possible_recall)
+    assert labels["ceiling_recall"][1].text() == percent(report.ceiling_recall)
+    assert labels["mean_best_iou"][1].text() == f"{report.mean_best_iou:.3f}"
+    assert labels["median_best_iou"][1].text() == f"{report.median_best_iou:.3f}"
+    assert labels["uncovered_boxes"][1].text() == f"{report.uncovered_boxes:,d}"
+    assert labels["mean_positives_per_box"][1].text() == f"{report.mean_positives_per_box:.2f}"
+    assert labels["low_quality_only"][1].text() == str(report.low_quality_only)
     assert panel.recall_delta.text() == ""  # nothing to compare with yet
     assert all(before.text() == "" for before, _, _ in labels.values())
-    shapes = report["ceiling_recall"] - report["best_possible_recall"]
+    shapes = report.ceiling_recall - report.best_possible_recall
     text = panel.interpretation.text()
     assert f"{100 * shapes:.1f} % missed because of shapes" in text
-    assert f"{100 * (1 - report['ceiling_recall']):.1f} % beyond any shape" in text
+    assert f"{100 * (1 - report.ceiling_recall):.1f} % beyond any shape" in text
     assert "KerasCV" in panel.context.text() and "260 boxes" in panel.context.text()
 
 
 def test_second_result_shows_before_after_and_coloured_delta(panel, demo):
     _, first, second = demo
-    assert second.report["recall"] > first.report["recall"]
+    assert second.report.recall > first.report.recall
     show(panel, second)
     before, after = first.report, second.report
-    assert panel.recall_value.text() == percent(after["recall"])
-    gain = 100 * (after["recall"] - before["recall"])
+    assert panel.recall_value.text() == percent(after.recall)
+    gain = 100 * (after.recall - before.recall)
     assert panel.recall_delta.text() == f"+{gain:.1f} pp"
-    assert panel.recall_before.text() == f"was {percent(before['recall'])}"
+    assert panel.recall_before.text() == f"was {percent(before.recall)}"
     assert text_colour(panel.recall_delta) == BETTER
     old, new, delta = panel.metric_labels["uncovered_boxes"]
-    assert old.text().startswith(f"{before['uncovered_boxes']:,d}")
-    assert new.text() == f"{after['uncovered_boxes']:,d}"
-    fewer = before["uncovered_boxes"] - after["uncovered_boxes"]
+    assert old.text().startswith(f"{before.uncovered_boxes:,d}")
+    assert new.text() == f"{after.uncovered_boxes:,d}"
+    fewer = before.uncovered_boxes - after.uncovered_boxes
     assert delta.text() == f"−{fewer:,d}" and text_colour(delta) == BETTER  # fewer is better
     # and back: the same change reversed is worse, in red
     show(panel, first)
@@ -115,17 +115,17 @@ def test_second_result_shows_before_after_and_coloured_delta(panel, demo):
 def test_per_level_and_per_class_tables(panel, demo, qtbot):
     report = demo[1].report
     levels = panel.level_model
-    assert levels.rowCount() == len(report["per_level"])
-    for row, (level, values) in enumerate(report["per_level"].items()):
+    assert levels.rowCount() == len(report.per_level)
+    for row, (level, values) in enumerate(report.per_level.items()):
         assert levels.index(row, 0).data() == f"P{level}"
-        assert levels.index(row, 1).data() == f"{values['best_boxes']:,d}"
-        assert levels.index(row, 5).data() == f"{values['positive_anchors']:,d}"
+        assert levels.index(row, 1).data() == f"{values.best_boxes:,d}"
+        assert levels.index(row, 5).data() == f"{values.positive_anchors:,d}"
     classes = panel.class_model
     names = [classes.index(row, 0).data() for row in range(classes.rowCount())]
-    assert names == list(report["per_class"])
+    assert names == list(report.per_class)
     for row, name in enumerate(names):
-        assert classes.index(row, 2).data() == percent(report["per_class"][name]["recall"])
-        assert classes.index(row, 6).data() == str(report["per_class"][name]["uncovered"])
+        assert classes.index(row, 2).data() == percent(report.per_class[name].recall)
+        assert classes.index(row, 6).data() == str(report.per_class[name].uncovered)
     # sortable: clicking "uncovered" twice orders the classes by it, descending
     panel.tabs.setCurrentWidget(panel.class_view)
     header = panel.class_view.horizontalHeader()

@@ -24,9 +24,9 @@ def test_low_quality_matches_are_shown_apart(window, load, qtbot):
     qtbot.waitUntil(lambda: state.is_current, timeout=30_000)
     window.report.flush()
     coverage, report = state.result.coverage, state.result.report
-    low = report["low_quality_only"]
+    low = report.low_quality_only
     assert low > 0  # torchvision forces each box its best anchor
-    strict = report["recall"] - low / len(state.table)
+    strict = report.recall - low / len(state.table)
     note = window.report.low_quality_note
     assert note.isVisibleTo(window.report)
     assert f"{low:,d} boxes only by the low-quality step" in note.text()
