@@ -9,17 +9,13 @@ import sys
 # CLI's stderr to progress and errors unless the user asked for TF's logs.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
-from core.cli import COMMANDS  # noqa: E402
+from cli import COMMANDS  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    if argv and argv[0] == "screenshot":
-        from gui.screenshot import run_screenshot
-
-        return run_screenshot(argv[1:])
     if argv and (argv[0] in COMMANDS or argv[0] in ("-h", "--help")):
-        from core.cli import run_command
+        from cli import run_command
 
         return run_command(argv)
     from gui.app import run_gui

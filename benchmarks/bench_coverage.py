@@ -67,7 +67,7 @@ def keras_cv_grids(ratios=(0.5, 1.0, 2.0), scales=(1.0, 2 ** (1 / 3), 2 ** (2 / 
 
 
 def brute_force_seconds_per_box(data, grids_for_size, rule, boxes: int) -> float:
-    from tests.core.coverage_reference import reference_coverage
+    from tests.core.coverage.coverage_reference import reference_coverage
 
     x1, y1, x2, y2, image, heights, widths, _ = data
     keep = image < image[min(boxes, len(image) - 1)]

@@ -22,11 +22,11 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from cli.common import print_json  # noqa: E402
 from core.analysis import CoverageSession  # noqa: E402
 from core.anchor_config import config_to_dict, default_config  # noqa: E402
 from core.baselines import seed_kmeans, zlocha_de  # noqa: E402
 from core.boxes import BoxTable, BoxTableBuilder  # noqa: E402
-from core.cli.common import print_json  # noqa: E402
 from core.optimizer import optimize  # noqa: E402
 from core.sources import load_table  # noqa: E402
 

@@ -1,4 +1,5 @@
-"""`core/` never imports Qt, and importing any `core` module does not import TensorFlow."""
+"""`core/` never imports Qt, the command line (`cli/`) or the GUI (`gui/`), and importing any
+`core` module does not import TensorFlow."""
 
 import subprocess
 import sys
@@ -10,15 +11,15 @@ ROOT = REPO_ROOT
 PROBE = r"""
 import importlib, pkgutil, sys
 
-BLOCKED = ("PySide6", "PyQt5", "PyQt6", "pyqtgraph", "superqt", "qtpy", "shiboken6")
+BLOCKED = ("PySide6", "PyQt5", "PyQt6", "pyqtgraph", "superqt", "qtpy", "shiboken6", "cli", "gui")
 
-class BlockQt:
+class BlockOuterLayers:
     def find_spec(self, name, path=None, target=None):
         if name.split(".")[0] in BLOCKED:
-            raise ImportError(f"core imported Qt module {name}")
+            raise ImportError(f"core imported {name}")
         return None
 
-sys.meta_path.insert(0, BlockQt())
+sys.meta_path.insert(0, BlockOuterLayers())
 import core
 from tests.conftest import REPO_ROOT
 names = [m.name for m in pkgutil.walk_packages(core.__path__, "core.")]
@@ -44,7 +45,15 @@ def test_probe_detects_a_qt_import(tmp_path):
     result = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True,
                             text=True, timeout=120)
     assert result.returncode != 0
-    assert "core imported Qt module PySide6" in result.stderr
+    assert "core imported PySide6" in result.stderr
+
+
+def test_probe_detects_an_import_of_the_command_line(tmp_path):
+    probe = PROBE.replace("import core\n", "import core\nimport cli.common\n")
+    result = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True,
+                            text=True, timeout=120)
+    assert result.returncode != 0
+    assert "core imported cli" in result.stderr
 
 
 def test_the_framework_table_does_not_import_the_config():

@@ -19,6 +19,7 @@ import yaml
 from hypothesis import event, given, settings
 from hypothesis import strategies as st
 
+from cli import run_command
 from core.anchor_config import (
     AnchorConfig,
     config_from_dict,
@@ -27,7 +28,6 @@ from core.anchor_config import (
     load_preset,
 )
 from core.anchor_generation import generate_anchors
-from core.cli import run_command
 from core.errors import InputError
 from core.exports import (
     EXPORTERS,

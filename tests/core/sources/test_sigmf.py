@@ -12,7 +12,7 @@ from sigmf.sigmffile import SigMFFile
 
 import core.sources
 import core.sources.sigmf_source as sigmf_source
-from core.cli import run_command
+from cli import run_command
 from core.errors import InputError
 from core.sources import load_table
 from core.sources.base import parse_spec

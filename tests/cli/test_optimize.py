@@ -4,19 +4,11 @@ import json
 
 import pytest
 
-from core import cli
+from cli import run_command
 from core.anchor_config import default_config, load_config, save_config
-from core.cli import run_command
 
 SPEC = "demo?images=40&seed=2"
 FAST = ("--max-evaluations", "15")
-
-
-@pytest.fixture(autouse=True)
-def optimize_command(monkeypatch):
-    """The lead registers the command in core.cli.COMMANDS; make sure it is there for tests."""
-    if "optimize" not in cli.COMMANDS:
-        monkeypatch.setattr(cli, "COMMANDS", (*cli.COMMANDS, "optimize"))
 
 
 def test_writes_loadable_config_and_prints_before_after(tmp_path, capsys):

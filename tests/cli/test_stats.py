@@ -4,7 +4,7 @@ import json
 
 import numpy as np
 
-from core.cli import run_command
+from cli import run_command
 from core.sources import load_table
 
 SPEC = "demo?images=300&seed=5"

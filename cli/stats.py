@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import time
 
-from core.cli.common import add_dataset_arguments, format_count_line, load_dataset, print_json
+from cli.common import add_dataset_arguments, format_count_line, load_dataset, print_json
 from core.statistics import box_shape_stats
 
 BAR_WIDTH = 40

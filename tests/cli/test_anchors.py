@@ -8,9 +8,9 @@ import sys
 import numpy as np
 import pytest
 
+from cli import run_command
 from core.anchor_config import default_config, load_preset, save_config
 from core.anchor_generation import generate_anchors
-from core.cli import run_command
 from tests.conftest import REPO_ROOT
 
 ROOT = REPO_ROOT

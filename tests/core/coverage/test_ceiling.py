@@ -21,7 +21,7 @@ from core.anchor_grid import LevelGrid
 from core.coverage import MatchRule, compute_box_coverage
 from core.optimizer import optimize
 from core.sources import load_table
-from tests.core.coverage_reference import ceiling_iou_dense, ceiling_iou_reference
+from tests.core.coverage.coverage_reference import ceiling_iou_dense, ceiling_iou_reference
 
 PRESETS = ("keras-cv-retinanet", "keras-hub-retinanet", "torchvision-retinanet",
            "detectron2-retinanet", "mmdet-retinanet", "keras-retinanet")

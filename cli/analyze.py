@@ -10,15 +10,15 @@ import time
 
 import numpy as np
 
-from core.analysis import CoverageResult, analyze, parse_input_size
-from core.anchor_config import config_to_dict, resolve_config, write_atomic
-from core.boxes import BoxTable
-from core.cli.common import (
+from cli.common import (
     add_dataset_arguments,
     add_model_input_arguments,
     load_dataset,
     print_json,
 )
+from core.analysis import CoverageResult, analyze, parse_input_size
+from core.anchor_config import config_to_dict, resolve_config, write_atomic
+from core.boxes import BoxTable
 from core.coverage.summary import CoverageReport, interpretation
 from core.errors import InputError
 from core.frameworks import FRAMEWORKS

@@ -22,7 +22,7 @@ from core.coverage import (
     summarize,
 )
 from tests.conftest import REPO_ROOT
-from tests.core.coverage_reference import iou_matrix, reference_coverage
+from tests.core.coverage.coverage_reference import iou_matrix, reference_coverage
 
 FIELDS = ("best_iou", "best_level", "best_shape", "best_row", "best_col", "positives",
           "matched", "low_quality_only", "ceiling_covered")

@@ -10,14 +10,14 @@ import sys
 
 from tqdm import tqdm
 
-from core.analysis import CoverageSession, parse_input_size
-from core.anchor_config import config_to_dict, resolve_config, save_config
-from core.cli.common import (
+from cli.common import (
     add_dataset_arguments,
     add_model_input_arguments,
     load_dataset,
     print_json,
 )
+from core.analysis import CoverageSession, parse_input_size
+from core.anchor_config import config_to_dict, resolve_config, save_config
 from core.errors import InputError
 from core.frameworks import FRAMEWORKS
 from core.optimizer import ceiling_advice, optimize

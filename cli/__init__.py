@@ -1,5 +1,6 @@
-"""Headless sub-commands of `main.py`. Each module in COMMANDS has `add_parser(subparsers)` and
-`run(args) -> int`; bad input raises InputError, reported as one line with exit code 2."""
+"""The sub-commands of `main.py` (without one, it opens the GUI). Each module in COMMANDS has
+`add_parser(subparsers)` and `run(args) -> int`; bad input raises InputError, reported as one
+line with exit code 2."""
 
 from __future__ import annotations
 
@@ -9,19 +10,17 @@ import sys
 
 from core.errors import InputError
 
-COMMANDS = ("stats", "analyze", "optimize", "export", "anchors")
+COMMANDS = ("stats", "analyze", "optimize", "export", "anchors", "screenshot")
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="main.py",
         description="Anchor Inspector: anchor coverage for RF spectrogram detectors. "
-        "Without a command, opens the GUI.",
-        epilog="main.py screenshot --out FILE.png renders the window offscreen "
-        "(see main.py screenshot --help).")
+        "Without a command, opens the GUI.")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMANDS:
-        importlib.import_module(f"core.cli.{name}").add_parser(subparsers)
+        importlib.import_module(f"cli.{name}").add_parser(subparsers)
     return parser
 
 

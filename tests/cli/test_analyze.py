@@ -6,9 +6,9 @@ import json
 import numpy as np
 import pytest
 
+from cli import run_command
 from core.analysis import analyze
 from core.anchor_config import default_config, save_config
-from core.cli import run_command
 from core.sources import load_table
 from tests.conftest import REPO_ROOT
 
