@@ -20,7 +20,7 @@ import numpy as np
 
 from core.anchor_grid import LevelGrid
 from core.coverage.geometry import ColumnTable, anchor_iou, ceiling_levels
-from core.coverage.layout import MATCHER_CODES
+from core.coverage.layout import MATCHER_CODES, KernelInputs, KernelOutputs
 from core.coverage.matching import MatchRule, dense_match
 
 GridsForSize = Callable[[int, int], list[LevelGrid]]
@@ -241,13 +241,17 @@ def _group_coverage(group: _SizeGroup, grids: list[LevelGrid], rule: MatchRule,
     image_level = np.zeros((images, max(1, table.level_count)), np.int64)
     image_dense = np.zeros(images, bool)
 
+    inputs = KernelInputs(
+        group.image_start, group.image_count, group.boxes, group.index, table.floats,
+        table.ints, float(table.width), float(table.height), table.ceiling,
+        MATCHER_CODES[rule.kind], float(rule.positive_iou), ceiling is None)
+    outputs = KernelOutputs(
+        out.best_iou, out.best_level, out.best_shape, out.best_row, out.best_col,
+        out.best_anchor, out.positives, out.matched, out.low_quality_only, out.ceiling_iou,
+        image_level, image_dense)
+
     def run(bounds):
-        cover_images(bounds[0], bounds[1], group.image_start, group.image_count, group.boxes,
-                     group.index, table.floats, table.ints, table.width, table.height,
-                     table.ceiling, MATCHER_CODES[rule.kind], float(rule.positive_iou),
-                     out.best_iou, out.best_level, out.best_shape, out.best_row, out.best_col,
-                     out.best_anchor, out.positives, out.matched, out.low_quality_only,
-                     ceiling is None, out.ceiling_iou, image_level, image_dense)
+        cover_images(bounds[0], bounds[1], inputs, outputs)
 
     if ceiling is not None:
         out.ceiling_iou[group.index] = ceiling

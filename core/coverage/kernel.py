@@ -290,28 +290,22 @@ def _shape_bound(bw, bh, area, aw, ah, wmin, hmin):
     return inter / (area + w * h - inter) * (1.0 + RELATIVE_SLACK)
 
 
-def cover_images(image_lo, image_hi, image_start, image_count, boxes, index, col_f, col_i, width,
-                 height, ceiling_levels, kind, positive_iou, best_iou, best_level, best_shape,
-                 best_row, best_col, best_anchor, positives, matched, low_quality_only,
-                 with_ceiling, ceiling_iou, image_level_positives, image_dense):
+def cover_images(image_lo, image_hi, inputs, out):
     """Coverage of the boxes of images `image_lo .. image_hi - 1` of one size group.
 
-    `boxes` (n, 4) float64 rows ordered by image; image m owns rows `image_start[m] ..
-    image_start[m] + image_count[m] - 1` (in the framework's box order). Inputs, all float64
-    pixels of the model input unless said:
-
-    - `boxes` [n, 4] x1, y1, x2, y2; `index` [n] int64: the output position of each row;
-    - `col_f` [P, 14], `col_i` [P, 7]: the anchor columns, one per (level, shape), float and
-      int fields as `layout.F_*` / `layout.I_*` name them (see `geometry.ColumnTable`);
-    - `width`, `height`: the image size (anchors clip to it where their level clips);
-    - `ceiling_levels` [L, 8]: each level's lattice (`layout.C_*`) for the ceiling IoU;
-    - `kind`: the matcher's code (`layout.M_*`); `positive_iou`: its threshold.
-
-    Outputs, per box at `index[row]`: `best_iou`, `best_level`, `best_shape`, `best_row`,
-    `best_col`, `best_anchor` [N, 4], `positives`, `matched`, `low_quality_only` and, when
-    `with_ceiling`, `ceiling_iou`; per image: `image_level_positives` [M, levels] positive
-    (box, anchor) pairs per level, `image_dense` [M] bool: images left to the full-matrix path.
+    `inputs` (`layout.KernelInputs`) and `out` (`layout.KernelOutputs`) name every array with
+    its shape and unit. Each thread takes its own image range; they write disjoint rows.
     """
+    image_start, image_count, boxes, index = (inputs.image_start, inputs.image_count,
+                                              inputs.boxes, inputs.index)
+    col_f, col_i, width, height = inputs.col_f, inputs.col_i, inputs.width, inputs.height
+    ceiling_levels, kind, positive_iou = inputs.ceiling_levels, inputs.kind, inputs.positive_iou
+    with_ceiling = inputs.with_ceiling
+    best_iou, best_level, best_shape, best_row, best_col, best_anchor = (
+        out.best_iou, out.best_level, out.best_shape, out.best_row, out.best_col, out.best_anchor)
+    positives, matched, low_quality_only, ceiling_iou = (
+        out.positives, out.matched, out.low_quality_only, out.ceiling_iou)
+    image_level_positives, image_dense = out.image_level_positives, out.image_dense
     columns = col_f.shape[0]
     pos = positive_iou
     keep_ties = kind != M_ARGMAX  # plain argmax assigns positives only
