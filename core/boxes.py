@@ -79,6 +79,16 @@ class BoxTable:
                 "skipped_boxes": self.skipped_total, "skipped": dict(self.skipped),
                 "clipped_boxes": self.clipped}
 
+    def smallest_box_at(self, rows: np.ndarray, x: float, y: float) -> int:
+        """The row of the smallest of `rows` containing the point (edges included), or -1:
+        what a click on the image selects, so a small box inside a big one stays reachable."""
+        rows = np.asarray(rows, np.int64)
+        inside = rows[(self.x1[rows] <= x) & (x <= self.x2[rows])
+                      & (self.y1[rows] <= y) & (y <= self.y2[rows])]
+        if not len(inside):
+            return -1
+        return int(inside[np.argmin(self.widths[inside] * self.heights[inside])])
+
     def xyxy(self, rows: np.ndarray | slice = slice(None)) -> np.ndarray:
         """(n, 4) float64 copy of the boxes (all, or the given rows)."""
         return np.stack([self.x1[rows], self.y1[rows], self.x2[rows], self.y2[rows]], axis=1)

@@ -570,17 +570,10 @@ class MainWindow(QMainWindow):
 
     def _on_view_clicked(self, x: float, y: float) -> None:
         """Select the smallest box under the click (or none)."""
-        state, table = self.state, self.state.table
-        if table is None:
-            return
-        rows = state.boxes_of_image(state.image_index)
-        inside = rows[(table.x1[rows] <= x) & (x <= table.x2[rows])
-                      & (table.y1[rows] <= y) & (y <= table.y2[rows])]
-        if len(inside):
-            areas = table.widths[inside] * table.heights[inside]
-            state.select_box(int(inside[np.argmin(areas)]))
-        else:
-            state.select_box(-1)
+        state = self.state
+        if state.table is not None:
+            rows = state.boxes_of_image(state.image_index)
+            state.select_box(state.table.smallest_box_at(rows, x, y))
 
     # -- lifetime --------------------------------------------------------------------------------
     def restore_layout(self) -> None:

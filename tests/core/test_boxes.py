@@ -57,3 +57,18 @@ def test_strict_names_image_and_box():
     builder.add_images([17], [10], [10])
     with pytest.raises(InputError, match=r"image 17, box 4: box skipped \(non_positive_size\)"):
         builder.add_boxes(np.array([0]), np.array([[3, 3, 2, 5]]), [0], [4])
+
+
+def test_smallest_box_at_picks_the_smallest_containing_box():
+    builder = BoxTableBuilder()
+    builder.add_images(["a", "b"], [100, 100], [100, 100])
+    builder.add_boxes(np.array([0, 0, 0, 1]), np.array([[0, 0, 90, 90], [10, 10, 20, 20],
+                                                        [5, 5, 50, 50], [10, 10, 20, 20]]),
+                      np.zeros(4, np.int64), np.arange(4))
+    table = builder.build()
+    first_image = np.flatnonzero(table.image == 0)
+    assert table.smallest_box_at(first_image, 15, 15) == 1  # inside all three: the smallest
+    assert table.smallest_box_at(first_image, 20, 20) == 1  # edges count as inside
+    assert table.smallest_box_at(first_image, 30, 30) == 2
+    assert table.smallest_box_at(first_image, 95, 95) == -1
+    assert table.smallest_box_at(np.flatnonzero(table.image == 1), 80, 80) == -1
