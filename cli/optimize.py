@@ -7,6 +7,9 @@ from __future__ import annotations
 
 import argparse
 import sys
+import time
+from contextlib import contextmanager
+from pathlib import Path
 
 from tqdm import tqdm
 
@@ -17,10 +20,11 @@ from cli.common import (
     print_json,
 )
 from core.analysis import CoverageSession, parse_input_size
-from core.anchor_config import config_to_dict, resolve_config, save_config
+from core.anchor_budget import SWEEP_EFFORT, sweep
+from core.anchor_config import config_to_dict, head_compatibility, resolve_config, save_config
 from core.errors import InputError
 from core.frameworks import FRAMEWORKS
-from core.optimizer import ceiling_advice, optimize
+from core.optimizer import DEFAULT_EFFORT, EFFORTS, ceiling_advice, optimize
 
 
 def add_parser(subparsers) -> None:
@@ -35,8 +39,26 @@ def add_parser(subparsers) -> None:
     parser.add_argument("--scales", default=None, metavar="S",
                         help="number of scales (default: as in the config)")
     parser.add_argument("--seed", default="0", metavar="N", help="random seed (default: 0)")
+    parser.add_argument("--effort", default=None, choices=tuple(EFFORTS),
+                        help="search effort: quick (seconds), normal (up to ~30 s on 20k "
+                        f"boxes), thorough (minutes) (default: {DEFAULT_EFFORT}; with --sweep: "
+                        f"{SWEEP_EFFORT} per grid point)")
+    parser.add_argument("--fixed-sizes", action="store_true",
+                        help="keep the anchor sizes (by default each level's size moves too; "
+                        "keras-hub: its one anchor_size)")
     parser.add_argument("--optimize-size", action="store_true",
-                        help="also move the anchor sizes (per level; keras-hub: anchor_size)")
+                        help=argparse.SUPPRESS)  # the default now; accepted for old scripts
+    parser.add_argument("--monotonic-sizes", action="store_true",
+                        help="keep the sizes increasing with the level (each level keeps its "
+                        "usual size band)")
+    parser.add_argument("--sweep", action="store_true",
+                        help="the anchor budget: optimise every count of ratios R and scales S "
+                        "(--sweep-ratios, --sweep-scales), print recall against anchors per "
+                        "location and write each config into the folder --out")
+    parser.add_argument("--sweep-ratios", default="1-8", metavar="A-B",
+                        help="ratio counts of the sweep (default: %(default)s)")
+    parser.add_argument("--sweep-scales", default="1-3", metavar="A-B",
+                        help="scale counts of the sweep (default: %(default)s)")
     parser.add_argument("--time-budget", default=None, metavar="SECONDS",
                         help="stop searching after this long (results then depend on speed)")
     parser.add_argument("--max-evaluations", default=None, metavar="N",
@@ -44,7 +66,8 @@ def add_parser(subparsers) -> None:
                         "--time-budget)")
     add_model_input_arguments(parser)
     parser.add_argument("--out", default=None, metavar="FILE",
-                        help="where to write the optimised config (.json, .yaml)")
+                        help="where to write the optimised config (.json, .yaml); with --sweep "
+                        "a folder")
     parser.add_argument("--json", action="store_true", help="print one JSON object on stdout")
     parser.set_defaults(run=run)
 
@@ -73,30 +96,60 @@ def _seconds(text: str | None) -> float | None:
     return value
 
 
+def _counts(text: str, option: str) -> list[int]:
+    """`A-B` (a range) or `A,B,C` (a list) of counts >= 1."""
+    try:
+        if "-" in text:
+            low, high = (int(part) for part in text.split("-"))
+            values = list(range(low, high + 1))
+        else:
+            values = [int(part) for part in text.split(",")]
+    except ValueError:
+        raise InputError(f"{option} must be a range A-B or a list A,B,C of counts, "
+                         f"got {text!r}") from None
+    if not values or min(values) < 1:
+        raise InputError(f"{option} must name counts of at least 1, got {text!r}")
+    return values
+
+
+@contextmanager
+def _progress_bar(label: str):
+    """A tqdm bar on stderr fed by the optimizer's (fraction, message) callback."""
+    with tqdm(total=1000, desc=label, file=sys.stderr, leave=False,
+              disable=None if sys.stderr.isatty() else True) as bar:
+        def progress(fraction: float, message: str) -> None:
+            bar.update(int(1000 * fraction) - bar.n)
+            bar.set_postfix_str(message, refresh=False)
+
+        yield progress
+
+
 def run(args: argparse.Namespace) -> int:
     if not args.out:
-        raise InputError("--out FILE is required (where to write the optimised config)")
+        raise InputError("--out is required: the file to write the optimised config to "
+                         "(with --sweep, a folder for one config per grid point)")
     config = resolve_config(args.config)
     ratios = _integer(args.ratios, "--ratios", len(config.aspect_ratios), 1)
     scales = _integer(args.scales, "--scales", len(config.scales), 1)
     seed = _integer(args.seed, "--seed", 0, 0)
     budget = _seconds(args.time_budget)
     max_evaluations = _integer(args.max_evaluations, "--max-evaluations", None, 1)
+    sweep_grid = ((_counts(args.sweep_ratios, "--sweep-ratios"),
+                   _counts(args.sweep_scales, "--sweep-scales")) if args.sweep else None)
     model_input = parse_input_size(args.input_size, args.resize)
     table, load_seconds = load_dataset(args)
     if len(table) == 0:
         raise InputError("no valid boxes to optimise anchors for", file=args.dataset)
     session = CoverageSession(table, model_input)
-    with tqdm(total=1000, desc="optimizing", file=sys.stderr, leave=False,
-              disable=None if sys.stderr.isatty() else True) as bar:
-        def progress(fraction: float, message: str) -> None:
-            bar.update(int(1000 * fraction) - bar.n)
-            bar.set_postfix_str(message, refresh=False)
-
-        result = optimize(table, config, ratios, scales, seed=seed,
-                          optimize_size=args.optimize_size, model_input=model_input,
-                          time_budget=budget, max_evaluations=max_evaluations,
-                          progress=progress, session=session)
+    options = {"seed": seed, "optimize_size": not args.fixed_sizes,
+               "monotonic_sizes": args.monotonic_sizes, "model_input": model_input,
+               "session": session}
+    if sweep_grid is not None:
+        return _run_sweep(args, table, config, sweep_grid, options, load_seconds)
+    with _progress_bar("optimizing") as progress:
+        result = optimize(table, config, ratios, scales, effort=args.effort or DEFAULT_EFFORT,
+                          time_budget=budget,
+                          max_evaluations=max_evaluations, progress=progress, **options)
     try:
         save_config(result.config, args.out)
     except OSError as error:
@@ -109,7 +162,74 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _run_sweep(args, table, config, grid, options: dict, load_seconds: float) -> int:
+    effort = args.effort or SWEEP_EFFORT
+    started = time.perf_counter()
+    with _progress_bar("anchor budget") as progress:
+        points = sweep(table, config, *grid, effort=effort, progress=progress, **options)
+    folder = Path(args.out)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        files = []
+        for point in points:
+            path = folder / f"anchors_R{point.ratios}_S{point.scales}.json"
+            save_config(point.config, path)
+            files.append(str(path))
+    except OSError as error:
+        raise InputError(f"cannot write: {error.strerror or error}", file=args.out) from None
+    seconds = time.perf_counter() - started
+    if args.json:
+        print_json({"dataset": table.summary(), "framework": config.framework,
+                    "effort": effort, "ceiling_recall": points[0].ceiling_recall,
+                    "pretrained_anchors_per_location":
+                        FRAMEWORKS[config.framework].pretrained_anchors_per_location,
+                    "points": [{**point.to_dict(), "file": file}
+                               for point, file in zip(points, files, strict=True)],
+                    "out": str(folder), "seconds": {"load": load_seconds, "sweep": seconds}})
+    else:
+        print(format_sweep(table, config, points, effort, str(folder), seconds))
+    return 0
+
+
+BAR_WIDTH = 30
+
+
+def _bar(recall: float, ceiling: float) -> str:
+    """Recall as a bar on a 0-100 % scale, with the ceiling marked by `|`."""
+    filled = round(recall * BAR_WIDTH)
+    mark = min(round(ceiling * BAR_WIDTH), BAR_WIDTH - 1)
+    cells = ["█" if i < filled else "·" for i in range(BAR_WIDTH)]
+    cells[mark] = "|"
+    return "".join(cells)
+
+
+def format_sweep(table, config, points, effort: str, folder: str, seconds: float) -> str:
+    framework = FRAMEWORKS[config.framework]
+    ceiling = points[0].ceiling_recall if points else 0.0
+    lines = [
+        f"Anchor budget for {table.spec}: {table.image_count:,d} images, {len(table):,d} boxes; "
+        f"{framework.label}, levels {list(config.levels)}, strides "
+        f"{_values(config.strides, 'g')}",
+        f"Best exact recall per count of aspect ratios R and scales S (effort {effort}, "
+        f"{seconds:.0f} s); | marks the ceiling {_percent(ceiling).strip()} (any anchor shape "
+        "on this grid: more anchors cannot pass it)",
+        "",
+        f"  {'anchors':>7}  {'R':>2} {'S':>2}  {'recall':>8}  {'positives/box':>13}  0 %"
+        f"{'100 %':>{BAR_WIDTH - 1}}",
+    ]
+    for point in sorted(points, key=lambda p: (p.anchors_per_location, p.scales)):
+        head = ("  pretrained head size"
+                if point.anchors_per_location == framework.pretrained_anchors_per_location
+                else "")
+        lines.append(f"  {point.anchors_per_location:>7}  {point.ratios:>2} {point.scales:>2}  "
+                     f"{_percent(point.recall):>8}  {point.mean_positives_per_box:>13.2f}  "
+                     f"{_bar(point.recall, ceiling)}{head}")
+    lines += ["", f"wrote {len(points)} configs to {folder}/ (anchors_R<R>_S<S>.json)"]
+    return "\n".join(lines)
+
+
 def json_report(table, result, advice, out: str, load_seconds: float) -> dict:
+    fits, note = head_compatibility(result.config)
     return {
         "dataset": table.summary(),
         "before": {"config": config_to_dict(result.before_config),
@@ -117,6 +237,10 @@ def json_report(table, result, advice, out: str, load_seconds: float) -> dict:
         "after": {"config": config_to_dict(result.config),
                   "coverage": result.report.to_dict()},
         "ceiling_recall": result.report.ceiling_recall,
+        "head": {"anchors_per_location": result.config.anchors_per_location,
+                 "pretrained_anchors_per_location":
+                     FRAMEWORKS[result.config.framework].pretrained_anchors_per_location,
+                 "fits_pretrained_head": fits, "note": note},
         "search": {"evaluations": result.evaluations,
                    "full_evaluations": result.full_evaluations,
                    "sample_boxes": result.sample_boxes, "sample_images": result.sample_images,
@@ -172,6 +296,7 @@ def format_report(table, result, advice, out: str) -> str:
     for name, row in after.per_class.items():
         previous = before.per_class[name].recall if name in before.per_class else 0.0
         lines.append(f"  {name:<16}{_percent(previous):>9} -> {_percent(row.recall)}")
+    lines += ["", f"head: {head_compatibility(new)[1]}"]
     for note in result.notes:
         lines.append(f"note: {note}")
     if advice:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import itertools
 import json
 import math
 import os
@@ -423,3 +424,30 @@ def inexpressible_reasons(config: AnchorConfig) -> list[str]:
     """Why the config cannot be written for its framework exactly (empty list: it can)."""
     return FRAMEWORKS[config.framework].inexpressible_reasons(
         config.levels, config.strides, config.sizes, config.scales)
+
+
+def head_compatibility(config: AnchorConfig) -> tuple[bool, str]:
+    """(fits, note): whether the config's anchors per location match the framework's pretrained
+    RetinaNet head, in words for reports and exports (docs/optimizer.md#the-detection-head)."""
+    fw = FRAMEWORKS[config.framework]
+    count, pretrained = config.anchors_per_location, fw.pretrained_anchors_per_location
+    if count == pretrained:
+        return True, (f"{count} anchors per location, as the pretrained {fw.label} RetinaNet "
+                      "head: its pretrained weights load unchanged.")
+    classification, regression = fw.head_output_layers
+    return False, (f"{count} anchors per location, the pretrained {fw.label} RetinaNet head has "
+                   f"{pretrained}: its classification and box-regression output convolutions "
+                   f"({classification}, {regression}) change shape and are re-initialised; the "
+                   "backbone, the FPN and the rest of the head still load their pretrained "
+                   "weights.")
+
+
+def sizes_out_of_order(config: AnchorConfig) -> str | None:
+    """A note when the sizes do not increase with the level (finer levels with larger anchors):
+    legal, but each level then serves another size band than usual (docs/optimizer.md)."""
+    order = sorted(range(len(config.levels)), key=lambda i: config.strides[i])
+    sizes = [config.sizes[i] for i in order]
+    if all(a < b for a, b in itertools.pairwise(sizes)):
+        return None
+    return ("sizes do not increase with the level: levels now serve different size bands than "
+            "the usual small-on-fine order (optimize --monotonic-sizes keeps them increasing)")

@@ -256,6 +256,11 @@ class Framework:
     defaults: dict = field(default_factory=dict)  # canonical levels/strides/sizes/scales/ratios
     inexpressible_reasons: ReasonsRule = _no_reasons
     sources: tuple[str, ...] = ()
+    # The pretrained detection head of the framework's RetinaNet preset: its anchors per location
+    # and its two output convolutions (classification, box regression), whose channel counts are
+    # anchors per location x classes (x 4); docs/optimizer.md#the-detection-head.
+    pretrained_anchors_per_location: int = 9
+    head_output_layers: tuple[str, str] = ("", "")
     fixed_scales: Callable[[int], tuple[float, ...]] | None = None  # its only scales, by count
     one_anchor_size: bool = False  # sizes are anchor_size * 2**level: one size moves them all
 
@@ -283,6 +288,8 @@ FRAMEWORKS: dict[str, Framework] = {
             sources=("keras_cv/src/layers/object_detection/anchor_generator.py",
                      "keras_cv/src/models/object_detection/retinanet/retinanet.py",
                      "keras_cv/src/models/object_detection/retinanet/retinanet_label_encoder.py"),
+            head_output_layers=("classification_head.prediction_layer",
+                                "box_head.prediction_layer"),
         ),
         Framework(
             name="keras-hub", label="KerasHub", ratio_meaning="h/w", shape_order="ratio-major",
@@ -299,6 +306,7 @@ FRAMEWORKS: dict[str, Framework] = {
             sources=("keras_hub/src/layers/modeling/anchor_generator.py",
                      "keras_hub/src/models/retinanet/retinanet_object_detector.py",
                      "keras_hub/src/models/retinanet/retinanet_label_encoder.py"),
+            head_output_layers=("classification_head logits_layer", "box_head logits_layer"),
         ),
         Framework(
             name="torchvision", label="torchvision", ratio_meaning="h/w",
@@ -314,6 +322,8 @@ FRAMEWORKS: dict[str, Framework] = {
             sources=("torchvision/models/detection/anchor_utils.py",
                      "torchvision/models/detection/retinanet.py",
                      "torchvision/models/detection/transform.py"),
+            head_output_layers=("head.classification_head.cls_logits",
+                                "head.regression_head.bbox_reg"),
         ),
         Framework(
             name="detectron2", label="Detectron2", ratio_meaning="h/w",
@@ -329,6 +339,7 @@ FRAMEWORKS: dict[str, Framework] = {
             sources=("detectron2/modeling/anchor_generator.py", "detectron2/config/defaults.py",
                      "detectron2/modeling/meta_arch/retinanet.py",
                      "configs/Base-RetinaNet.yaml"),
+            head_output_layers=("head.cls_score", "head.bbox_pred"),
         ),
         Framework(
             name="mmdet", label="MMDetection", ratio_meaning="h/w", shape_order="ratio-major",
@@ -344,6 +355,7 @@ FRAMEWORKS: dict[str, Framework] = {
             sources=("mmdet/models/task_modules/prior_generators/anchor_generator.py",
                      "mmdet/models/task_modules/assigners/max_iou_assigner.py",
                      "configs/_base_/models/retinanet_r50_fpn.py"),
+            head_output_layers=("bbox_head.retina_cls", "bbox_head.retina_reg"),
         ),
         Framework(
             name="keras-retinanet", label="keras-retinanet (fizyr)", ratio_meaning="h/w",
@@ -356,7 +368,8 @@ FRAMEWORKS: dict[str, Framework] = {
             ignores_centres_outside_image=True,
             defaults={**_PYRAMID, "aspect_ratios": (2.0, 1.0, 0.5)},
             inexpressible_reasons=_strides_are_powers,
-            sources=("keras_retinanet/utils/anchors.py",),
+            sources=("keras_retinanet/utils/anchors.py", "keras_retinanet/models/retinanet.py"),
+            head_output_layers=("pyramid_classification", "pyramid_regression"),
         ),
     )
 }

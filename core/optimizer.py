@@ -32,13 +32,13 @@ from __future__ import annotations
 import dataclasses
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from core.analysis import CoverageSession, ModelInput, grids_for, match_rule
-from core.anchor_config import AnchorConfig, default_config
+from core.anchor_config import AnchorConfig, default_config, sizes_out_of_order
 from core.boxes import BoxTable
 from core.coverage import BoxCoverage, CoverageReport
 from core.errors import InputError
@@ -47,10 +47,28 @@ from core.frameworks import FRAMEWORKS, common_anchor_size
 ProgressCallback = Callable[[float, str], None]
 CancelCheck = Callable[[], bool]
 
-SAMPLE_BOXES = 6000  # boxes in the search subsample (whole images, so a little more or less)
-MAX_EVALUATIONS = 300  # subsample evaluations when no time budget is given
-DESCENT_STARTS = 3  # starting points refined by coordinate descent
-CONFIRM_CANDIDATES = 6  # candidates re-evaluated on all boxes at the end
+
+
+@dataclass(frozen=True)
+class Effort:
+    """How hard the search tries (docs/optimizer.md#effort): `sample_boxes` in the search
+    subsample (whole images, so a little more or less), `max_evaluations` on it when no time
+    budget is given, `descent_starts` starting points refined by coordinate descent, `confirm`
+    candidates re-evaluated on all boxes at the end."""
+
+    sample_boxes: int
+    max_evaluations: int
+    descent_starts: int
+    confirm: int
+
+
+EFFORTS = {
+    "quick": Effort(sample_boxes=4000, max_evaluations=300, descent_starts=3, confirm=4),
+    "normal": Effort(sample_boxes=6000, max_evaluations=1500, descent_starts=4, confirm=6),
+    "thorough": Effort(sample_boxes=12000, max_evaluations=6000, descent_starts=6, confirm=10),
+}
+DEFAULT_EFFORT = "normal"
+SWAP_SIZES = 0.25  # share of search kicks that swap two levels' sizes (their size bands)
 FIRST_STEP = {"ratio": 0.5, "scale": 0.3, "size": 0.3}  # initial log-space steps
 LAST_STEP = 0.01  # a descent ends when every step is below this (about 1 %)
 PERTURBATION = 0.35  # log-space sigma of the iterated-local-search kicks
@@ -178,8 +196,10 @@ class SearchSpace:
     `optimize_size` is on (the framework table says which).
     """
 
-    def __init__(self, base: AnchorConfig, ratios: int, scales: int, optimize_size: bool):
+    def __init__(self, base: AnchorConfig, ratios: int, scales: int, optimize_size: bool,
+                 monotonic_sizes: bool = False):
         self.base = base
+        self.monotonic_sizes = monotonic_sizes
         self.ratio_count = ratios
         self.scale_count = scales
         fw = FRAMEWORKS[base.framework]
@@ -234,6 +254,8 @@ class SearchSpace:
         elif self.size_count:
             sizes = tuple(_round(s * math.exp(v)) for s, v in zip(self.base.sizes, log_sizes,
                                                                   strict=True))
+            if self.monotonic_sizes:
+                sizes = tuple(sorted(sizes))
         return self.base.replace(aspect_ratios=ratios, scales=scales, sizes=sizes)
 
     def point(self, ratios, scales, size_factors=None) -> np.ndarray:
@@ -289,8 +311,10 @@ def box_shape_samples(widths: np.ndarray, heights: np.ndarray, config: AnchorCon
 
 
 def starting_points(space: SearchSpace, widths: np.ndarray, heights: np.ndarray,
-                    cls: np.ndarray) -> list[tuple[str, np.ndarray]]:
-    """Named starting points: current config, framework default, data quantiles and k-means."""
+                    cls: np.ndarray, warm_starts: Sequence[AnchorConfig] = ()
+                    ) -> list[tuple[str, np.ndarray]]:
+    """Named starting points: warm starts (e.g. a neighbouring count's optimum), the current
+    config, the framework default, data quantiles and k-means."""
     base, r, s = space.base, space.ratio_count, space.scale_count
     log_ratio, log_scale = box_shape_samples(widths, heights, base)
     _, class_index, class_counts = np.unique(cls, return_inverse=True, return_counts=True)
@@ -307,7 +331,33 @@ def starting_points(space: SearchSpace, widths: np.ndarray, heights: np.ndarray,
     named = [("current", current), ("default", default), ("quantiles", quantile),
              ("k-means", kmeans), ("k-means balanced", kmeans_balanced),
              ("k-means ratios, current scales", (kmeans[0], current[1]))]
-    return [(name, space.point(*values)) for name, values in named]
+    points = [(f"warm start {i + 1}", warm_start_point(space, config))
+              for i, config in enumerate(warm_starts)]
+    return points + [(name, space.point(*values)) for name, values in named]
+
+
+def _grown(values, count: int) -> np.ndarray:
+    """`values` with copies of its own values added up to `count` (an anchor set with a
+    duplicate covers exactly what the set covers: the search starts from the smaller optimum and
+    moves the copy), or resampled down to `count`."""
+    values = np.sort(np.asarray(values, float))
+    if count <= len(values):
+        return _resample(values, count)
+    middle = values[len(values) // 2]
+    return np.sort(np.concatenate([values, np.full(count - len(values), middle)]))
+
+
+def warm_start_point(space: SearchSpace, config: AnchorConfig) -> np.ndarray:
+    """`config` as a point of `space`: its ratios and scales grown (by copies) or resampled to the
+    space's counts, its sizes as factors of the base sizes (one common factor where the framework
+    has one size)."""
+    factors = np.asarray(config.sizes, float) / np.asarray(space.base.sizes, float)
+    if space.size_count == 0:
+        factors = None
+    elif space.size_count == 1:
+        factors = [float(np.exp(np.log(factors).mean()))]
+    return space.point(_grown(config.aspect_ratios, space.ratio_count),
+                       _grown(config.scales, space.scale_count), factors)
 
 
 # --------------------------------------------------------------------------- evaluation
@@ -403,11 +453,20 @@ def coordinate_descent(evaluate: _Evaluator, x: np.ndarray, score: Score,
 
 def _perturb(space: SearchSpace, x: np.ndarray, rng: np.random.Generator,
              log_ratio: np.ndarray) -> np.ndarray:
-    """A kick for iterated local search: Gaussian noise on all coordinates, and half the time one
-    ratio jumps to the shape of a random box."""
+    """A kick for iterated local search: Gaussian noise on all coordinates, half the time one
+    ratio jumps to the shape of a random box, and sometimes two levels swap their sizes (a level
+    then serves another size band: a move no small step reaches)."""
     trial = x + rng.normal(0.0, PERTURBATION, len(x)) * (space.first_step / space.first_step.max())
     if rng.random() < 0.5 and space.ratio_count:
         trial[rng.integers(space.ratio_count)] = log_ratio[rng.integers(len(log_ratio))]
+    if space.size_count >= 2 and rng.random() < SWAP_SIZES:
+        first = len(x) - space.size_count
+        a, b = first + rng.choice(space.size_count, 2, replace=False)
+        sizes = np.log(np.asarray(space.base.sizes, float))
+        level_a, level_b = a - first, b - first
+        # the swapped levels keep each other's absolute sizes
+        trial[a] = x[b] + sizes[level_b] - sizes[level_a]
+        trial[b] = x[a] + sizes[level_a] - sizes[level_b]
     return space.normalise(trial)
 
 
@@ -429,7 +488,8 @@ def _space_notes(space: SearchSpace, base: AnchorConfig, optimize_size: bool) ->
 
 
 def _search(evaluate: _Evaluator, space: SearchSpace, starts, rng: np.random.Generator,
-            log_ratio: np.ndarray) -> tuple[list[tuple[Score, np.ndarray]], str]:
+            log_ratio: np.ndarray, descent_starts: int
+            ) -> tuple[list[tuple[Score, np.ndarray]], str]:
     """Steps 2-3 of the module docstring on the subsample: evaluate the starting points, descend
     from the best few, then iterated local search until the budget (or a cancel) stops it.
     Returns the finalists (score, point) and why it stopped."""
@@ -445,7 +505,7 @@ def _search(evaluate: _Evaluator, space: SearchSpace, starts, rng: np.random.Gen
         evaluate.phase = "descent"
         seen = []
         for score, x in scored:
-            if len(seen) == DESCENT_STARTS:
+            if len(seen) == descent_starts:
                 break
             if any(np.allclose(x, other) for other in seen):
                 continue
@@ -508,34 +568,45 @@ def optimize(
     scales: int = 3,
     *,
     seed: int = 0,
-    optimize_size: bool = False,
+    effort: str = DEFAULT_EFFORT,
+    optimize_size: bool = True,
+    monotonic_sizes: bool = False,
     model_input: ModelInput | None = None,
     time_budget: float | None = None,
     max_evaluations: int | None = None,
-    sample_boxes: int = SAMPLE_BOXES,
+    sample_boxes: int | None = None,
+    warm_starts: Sequence[AnchorConfig] = (),
     progress: ProgressCallback | None = None,
     cancelled: CancelCheck | None = None,
     session: CoverageSession | None = None,
 ) -> OptimizeResult:
     """The best config with exactly `ratios` aspect ratios and `scales` scales (same framework,
-    levels, strides, thresholds; sizes too unless `optimize_size`) for `table`.
+    levels, strides, thresholds) for `table`; the sizes move too unless `optimize_size` is off,
+    kept increasing with the level when `monotonic_sizes`.
+
+    `effort` names an entry of EFFORTS (subsample, evaluations, descents, confirmations);
+    `sample_boxes` and `max_evaluations` override its numbers. `warm_starts` are extra starting
+    points (configs of any counts, resampled), e.g. the optimum of a neighbouring count.
 
     `progress(fraction, message)` is called as the search goes; `cancelled()` is polled before
     every evaluation — when it returns true the search stops and the best config found so far is
     confirmed on all boxes and returned with `stopped="cancelled"` (no exception).
     `time_budget` (seconds) bounds the whole run; `max_evaluations` bounds the subsample
-    evaluations (default MAX_EVALUATIONS without a time budget, unbounded with one).
+    evaluations (default the effort's without a time budget, unbounded with one).
     `session` may pass an existing full-dataset CoverageSession of `table` to reuse.
     """
     if ratios < 1 or scales < 1:
         raise InputError(f"need at least one ratio and one scale, got {ratios} and {scales}")
     if len(table) == 0:
         raise InputError("the dataset has no valid boxes to optimise anchors for")
+    if effort not in EFFORTS:
+        raise InputError(f"unknown effort {effort!r}; choose one of {', '.join(EFFORTS)}")
+    plan = EFFORTS[effort]
     started = time.perf_counter()
     model_input = model_input or ModelInput()
     rng = np.random.default_rng(seed)
     report = progress or (lambda fraction, message: None)
-    space = SearchSpace(base_config, ratios, scales, optimize_size)
+    space = SearchSpace(base_config, ratios, scales, optimize_size, monotonic_sizes)
     notes = _space_notes(space, base_config, optimize_size)
 
     report(0.0, "preparing boxes")
@@ -543,33 +614,40 @@ def optimize(
     before_started = time.perf_counter()
     before = full.compute(base_config)
     full_seconds = time.perf_counter() - before_started
-    images = stratified_images(table, sample_boxes, rng)
+    images = stratified_images(table, sample_boxes or plan.sample_boxes, rng)
     sample_table = image_subset(table, images)
     sample = CoverageSession(sample_table, model_input) if len(sample_table) < len(table) \
         else full
     if max_evaluations is None:
-        max_evaluations = MAX_EVALUATIONS if time_budget is None else 1_000_000
+        max_evaluations = plan.max_evaluations if time_budget is None else 1_000_000
     deadline = None
     if time_budget is not None:
         # keep time to confirm the finalists on all boxes
-        deadline = started + max(0.0, time_budget - CONFIRM_CANDIDATES * full_seconds * 1.2)
+        deadline = started + max(0.0, time_budget - plan.confirm * full_seconds * 1.2)
     evaluate = _Evaluator(sample, space, max_evaluations, deadline, cancelled, report, started,
                           time_budget)
     widths = sample.x2 - sample.x1
     heights = sample.y2 - sample.y1
     log_ratio, _ = box_shape_samples(widths, heights, base_config)
     def starts():
-        return starting_points(space, widths, heights, sample_table.cls)
+        return starting_points(space, widths, heights, sample_table.cls, warm_starts)
 
-    finalists, stopped = _search(evaluate, space, starts, rng, log_ratio)
+    finalists, stopped = _search(evaluate, space, starts, rng, log_ratio, plan.descent_starts)
 
     report(0.9, "confirming on all boxes")
     candidates = _confirmation_candidates(finalists, space, base_config, ratios, scales,
-                                          1 if stopped == "cancelled" else CONFIRM_CANDIDATES)
+                                          1 if stopped == "cancelled" else plan.confirm)
+    if stopped != "cancelled":  # a warm start is never lost to the subsample's noise
+        candidates += [config for config in (space.config(warm_start_point(space, warm))
+                                             for warm in warm_starts)
+                       if config not in candidates]
     best_result, full_evaluations = _best_on_all_boxes(candidates, full, before, base_config)
     if best_result is None:  # cancelled before the first evaluation, counts do not fit
         best_result = full.compute(space.config(starts()[0][1]))
         full_evaluations += 1
+    band_note = sizes_out_of_order(best_result.config)
+    if band_note is not None and best_result.config.sizes != base_config.sizes:
+        notes.append(band_note)
     report(1.0, f"done: recall {before.report.recall:.1%} -> "
                 f"{best_result.report.recall:.1%}")
     return OptimizeResult(

@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+import textwrap
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -19,6 +20,7 @@ from core.anchor_config import (
     AnchorConfig,
     config_from_dict,
     config_to_dict,
+    head_compatibility,
     inexpressible_reasons,
     override_problems,
 )
@@ -179,9 +181,13 @@ def reals(values: Sequence[float], separator: str = ", ") -> str:
     return separator.join(real(v) for v in values)
 
 
+HEADER_WIDTH = 96  # header comment lines wrap here (long numbers lists stay whole)
+
+
 def header(config: AnchorConfig, tuned_for: str | None = None, comment: str = "#") -> str:
     """The comment lines every exported file starts with: who wrote it, the framework's ratio
-    convention, the canonical settings, and a note when the config was tuned for another
+    convention, the canonical settings, the anchors per location against the pretrained head,
+    and a note when the config was tuned for another
     framework (`tuned_for`) than the one it is written for (`config.framework`)."""
     fw = FRAMEWORKS[config.framework]
     if fw.ratio_meaning == "w/h":
@@ -200,4 +206,18 @@ def header(config: AnchorConfig, tuned_for: str | None = None, comment: str = "#
         lines.append(f"NOTE: tuned for {FRAMEWORKS[tuned_for].label}; {fw.label} places, rounds "
                      f"and matches anchors its own way: check coverage with framework "
                      f"\"{config.framework}\".")
-    return "".join(f"{comment} {line}\n" for line in lines)
+    lines.append(head_line(config))
+    return comment_lines(lines, comment)
+
+
+def head_line(config: AnchorConfig) -> str:
+    """The anchors per location against the framework's pretrained head (upper case when the
+    head's output convolutions must be re-initialised)."""
+    fits, note = head_compatibility(config)
+    return ("Head: " if fits else "HEAD: ") + note
+
+
+def comment_lines(lines: list[str], comment: str = "#") -> str:
+    """`lines` as comment lines wrapped at HEADER_WIDTH (long number lists stay whole)."""
+    return "".join(f"{comment} {part}\n" for line in lines
+                   for part in textwrap.wrap(line, HEADER_WIDTH, break_long_words=False))

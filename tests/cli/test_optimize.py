@@ -44,7 +44,8 @@ def test_json_output_and_start_config(tmp_path, capsys):
 @pytest.mark.parametrize("argv", [
     ["--ratios", "0"], ["--ratios", "x"], ["--scales", "-1"], ["--time-budget", "-3"],
     ["--time-budget", "soon"], ["--seed", "abc"], ["--config", "no-such-preset"],
-    ["--dataset", "nope:thing"],
+    ["--dataset", "nope:thing"], ["--sweep", "--sweep-ratios", "0-2"],
+    ["--sweep", "--sweep-scales", "a-b"],
 ])
 def test_bad_arguments_exit_2_with_one_line(tmp_path, capsys, argv):
     code = run_command(["optimize", "--dataset", SPEC, "--out", str(tmp_path / "o.json"), *argv])
@@ -61,3 +62,40 @@ def test_missing_out_and_unwritable_out(tmp_path, capsys):
                         str(tmp_path / "missing" / "o.json"), *FAST])
     err = capsys.readouterr().err.strip()
     assert code == 2 and len(err.splitlines()) == 1
+
+
+def test_json_states_the_head_against_the_pretrained_one(tmp_path, capsys):
+    out = tmp_path / "best.json"
+    code = run_command(["optimize", "--dataset", SPEC, "--ratios", "2", "--scales", "3",
+                        "--out", str(out), "--json", *FAST])
+    head = json.loads(capsys.readouterr().out)["head"]
+    assert code == 0
+    assert head["anchors_per_location"] == 6 and head["pretrained_anchors_per_location"] == 9
+    assert head["fits_pretrained_head"] is False
+    assert "pretrained" in head["note"] and "prediction_layer" in head["note"]
+
+
+def test_sweep_writes_one_config_per_grid_point(tmp_path, capsys):
+    folder = tmp_path / "budget"
+    code = run_command(["optimize", "--dataset", SPEC, "--sweep", "--sweep-ratios", "1-2",
+                        "--sweep-scales", "1,3", "--effort", "quick", "--out", str(folder),
+                        "--json"])
+    report = json.loads(capsys.readouterr().out)
+    assert code == 0
+    rows = report["points"]
+    assert [(row["ratios"], row["scales"]) for row in rows] == [(1, 1), (2, 1), (1, 3), (2, 3)]
+    for row in rows:
+        config = load_config(row["file"])
+        assert len(config.aspect_ratios) == row["ratios"] and len(config.scales) == row["scales"]
+        assert row["anchors_per_location"] == row["ratios"] * row["scales"]
+        assert 0.0 <= row["recall"] <= 1.0
+    assert report["ceiling_recall"] == rows[0]["ceiling_recall"]
+
+
+def test_sweep_text_marks_the_ceiling_and_the_pretrained_head(tmp_path, capsys):
+    code = run_command(["optimize", "--dataset", SPEC, "--sweep", "--sweep-ratios", "3",
+                        "--sweep-scales", "3", "--effort", "quick", "--out", str(tmp_path)])
+    text = capsys.readouterr().out
+    assert code == 0
+    assert "marks the ceiling" in text and "pretrained head size" in text
+    assert (tmp_path / "anchors_R3_S3.json").exists()

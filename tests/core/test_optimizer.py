@@ -7,15 +7,24 @@ import numpy as np
 import pytest
 
 from core.analysis import analyze
-from core.anchor_config import default_config, inexpressible_reasons, keras_hub_parameters
+from core.anchor_config import (
+    default_config,
+    inexpressible_reasons,
+    keras_hub_parameters,
+    sizes_out_of_order,
+)
 from core.boxes import BoxTableBuilder
+from core.errors import InputError
 from core.optimizer import (
+    EFFORTS,
+    SearchSpace,
     ceiling_advice,
     finer_level,
     image_subset,
     kmeans_1d,
     optimize,
     stratified_images,
+    warm_start_point,
 )
 from core.sources import load_table
 
@@ -27,9 +36,10 @@ def table():
     return load_table(SPEC)
 
 
-def test_exact_counts_sorted_and_same_grid(table):
+def test_exact_counts_sorted_and_same_grid_with_fixed_sizes(table):
     base = default_config("keras-cv")
-    result = optimize(table, base, ratios=2, scales=4, seed=1, max_evaluations=25)
+    result = optimize(table, base, ratios=2, scales=4, seed=1, max_evaluations=25,
+                      optimize_size=False)
     config = result.config
     assert len(config.aspect_ratios) == 2 and len(config.scales) == 4
     assert list(config.aspect_ratios) == sorted(config.aspect_ratios)
@@ -118,10 +128,11 @@ def test_forced_match_framework_gains_real_positives(table):
     assert result.report.best_possible_recall > result.before.best_possible_recall + 0.2
 
 
-def test_optimize_size_moves_sizes_per_level(table):
+def test_sizes_move_per_level_by_default(table):
     base = default_config("keras-cv")
-    result = optimize(table, base, 3, 3, max_evaluations=40, optimize_size=True)
+    result = optimize(table, base, 3, 3, max_evaluations=40)
     assert len(result.config.sizes) == len(base.sizes)
+    assert result.config.sizes != base.sizes
     assert result.config.levels == base.levels and result.config.strides == base.strides
     assert result.report.recall >= result.before.recall
 
@@ -162,3 +173,47 @@ def test_ceiling_advice_names_class_and_finer_level():
     assert advice["class"] == "speck" and advice["finer_level"] == 2
     assert "add level 2 (stride 4)" in advice["message"]
     assert finer_level(default_config()).strides[0] == 4
+
+
+def test_unknown_effort_is_refused(table):
+    with pytest.raises(InputError, match="unknown effort 'huge'"):
+        optimize(table, default_config(), 3, 3, effort="huge")
+
+
+def test_effort_sets_the_budget(table):
+    quick = optimize(table, default_config(), 2, 1, effort="quick")
+    assert quick.evaluations == EFFORTS["quick"].max_evaluations
+    assert quick.stopped == "budget"
+
+
+def test_monotonic_sizes_keep_increasing(table):
+    base = default_config("keras-cv")
+    result = optimize(table, base, 3, 2, seed=2, max_evaluations=60, monotonic_sizes=True)
+    sizes = list(result.config.sizes)
+    assert sizes == sorted(sizes)
+    assert sizes_out_of_order(result.config) is None
+    assert not any("size bands" in note for note in result.notes)
+
+
+def test_sizes_out_of_order_is_noted():
+    base = default_config("keras-cv")
+    assert sizes_out_of_order(base) is None
+    note = sizes_out_of_order(base.replace(sizes=(32, 30, 128, 256, 512)))
+    assert note is not None and "--monotonic-sizes" in note
+
+
+def test_a_copy_of_a_value_covers_the_same_boxes(table):
+    """Warm starts grow a smaller optimum by copies; a copy must not change coverage."""
+    base = default_config("keras-cv")
+    space = SearchSpace(base, 4, 3, optimize_size=True)
+    grown = space.config(warm_start_point(space, base))
+    assert len(grown.aspect_ratios) == 4 and len(set(grown.aspect_ratios)) == 3
+    assert grown.sizes == base.sizes
+    assert analyze(table, grown).report.recall == analyze(table, base).report.recall
+
+
+def test_a_warm_start_from_fewer_anchors_is_never_lost(table):
+    base = default_config("keras-cv")
+    smaller = optimize(table, base, 2, 2, seed=3, max_evaluations=60)
+    larger = optimize(table, base, 3, 2, seed=3, max_evaluations=5, warm_starts=[smaller.config])
+    assert larger.report.recall >= smaller.report.recall

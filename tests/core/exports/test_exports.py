@@ -635,3 +635,18 @@ def test_any_config_exports_or_offers_a_nearest_config_that_reproduces_anchors(c
             if fmt in TARGETS else config
         assert nearest == moved
     assert_reproduces_anchors(nearest, export_text(nearest, fmt), fmt)
+
+
+@pytest.mark.parametrize("fmt", ["yaml", "keras-cv", "keras-hub", "torchvision", "detectron2",
+                                 "mmdet", "keras-retinanet"])
+def test_every_export_states_the_head_against_the_pretrained_one(fmt):
+    framework = fmt if fmt in FRAMEWORKS else "keras-cv"
+    base = default_config(framework)
+    same = export_text(base, fmt)
+    assert "Head: 9 anchors per location" in same and "load unchanged" in same
+    six = nearest_expressible(base.replace(aspect_ratios=(0.5, 2.0)), fmt)
+    text = " ".join(line.lstrip("# ") for line in export_text(six, fmt).splitlines()
+                    if line.startswith("#"))
+    assert "HEAD: 6 anchors per location" in text and "pretrained" in text
+    for layer in FRAMEWORKS[framework].head_output_layers:
+        assert layer in text
