@@ -32,9 +32,11 @@ from core.anchor_config import (
     effective_center_offset,
     effective_clip,
     effective_low_quality,
+    head_compatibility,
     inexpressible_reasons,
     list_presets,
     load_preset,
+    sizes_out_of_order,
     with_framework,
 )
 from core.errors import InputError
@@ -436,10 +438,12 @@ class AnchorPanel(QWidget):
             f"ratio{'s' * (ratios != 1)} = <b>{config.anchors_per_location}</b>")
         reasons = inexpressible_reasons(config)
         notes = [f"⚠ Not expressible in {fw.label}: {'; '.join(reasons)}"] if reasons else []
-        sizes = list(config.sizes)
-        if any(later <= earlier for earlier, later in zip(sizes, sizes[1:], strict=False)):
-            notes.append("ⓘ Sizes do not increase with the level: the levels serve different "
-                         "size bands than the backbone's strides suggest.")
+        band_note = sizes_out_of_order(config)
+        if band_note is not None:
+            notes.append(f"ⓘ {band_note[0].upper()}{band_note[1:]}.")
+        fits, head = head_compatibility(config)
+        if not fits:
+            notes.append(f"ⓘ {head}")
         self.expressible_label.setText("<br>".join(notes))
         self.expressible_label.setVisible(bool(notes))
 

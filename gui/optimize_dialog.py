@@ -5,6 +5,7 @@ from __future__ import annotations
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import (
     QCheckBox,
+    QComboBox,
     QDialog,
     QFormLayout,
     QHBoxLayout,
@@ -16,7 +17,8 @@ from PySide6.QtWidgets import (
 )
 from superqt.utils import create_worker
 
-from core.optimizer import OptimizeResult, optimize
+from core.anchor_config import head_compatibility
+from core.optimizer import DEFAULT_EFFORT, EFFORTS, OptimizeResult, optimize
 from gui.state import AppState
 
 POLL_MS = 100
@@ -42,15 +44,27 @@ class OptimizeDialog(QDialog):
 
         self.ratio_spin = QSpinBox(minimum=1, maximum=12, value=len(config.aspect_ratios))
         self.scale_spin = QSpinBox(minimum=1, maximum=6, value=len(config.scales))
-        self.budget_spin = QSpinBox(minimum=2, maximum=3600, value=20, suffix=" s")
+        self.effort_combo = QComboBox()
+        self.effort_combo.addItems(list(EFFORTS))
+        self.effort_combo.setCurrentText(DEFAULT_EFFORT)
+        self.effort_combo.setToolTip("quick: seconds; normal: up to ~30 s on 20k boxes; "
+                                     "thorough: minutes (docs/optimizer.md)")
+        self.budget_spin = QSpinBox(minimum=2, maximum=3600, value=120, suffix=" s")
+        self.budget_spin.setToolTip("Stop at the latest after this long (best so far)")
         self.seed_spin = QSpinBox(minimum=0, maximum=2**31 - 1, value=0)
-        self.size_check = QCheckBox("also optimise the anchor sizes")
+        self.size_check = QCheckBox("move the anchor sizes too", checked=True)
+        self.monotonic_check = QCheckBox("keep the sizes increasing with the level")
+        self.monotonic_check.setToolTip("Each level keeps its usual size band (small anchors "
+                                        "on fine levels)")
         form = QFormLayout()
         form.addRow("Aspect ratios (w/h)", self.ratio_spin)
         form.addRow("Scales", self.scale_spin)
-        form.addRow("Time budget", self.budget_spin)
+        form.addRow("Effort", self.effort_combo)
+        form.addRow("At most", self.budget_spin)
         form.addRow("Seed", self.seed_spin)
         form.addRow("", self.size_check)
+        form.addRow("", self.monotonic_check)
+        self.size_check.toggled.connect(self.monotonic_check.setEnabled)
         note = QLabel("The counts fix the detection head (anchors per location = ratios × "
                       "scales). Recall is exact, under the framework's own matcher.",
                       wordWrap=True)
@@ -107,7 +121,10 @@ class OptimizeDialog(QDialog):
         worker = create_worker(
             optimize, state.table, state.config, self.ratio_spin.value(),
             self.scale_spin.value(), seed=self.seed_spin.value(),
-            optimize_size=self.size_check.isChecked(), model_input=state.model_input,
+            effort=self.effort_combo.currentText(),
+            max_evaluations=EFFORTS[self.effort_combo.currentText()].max_evaluations,
+            optimize_size=self.size_check.isChecked(),
+            monotonic_sizes=self.monotonic_check.isChecked(), model_input=state.model_input,
             time_budget=float(self.budget_spin.value()), progress=self._on_progress,
             cancelled=lambda: self._cancel_requested, _start_thread=False, _ignore_errors=True)
         worker.returned.connect(self._on_returned)
@@ -141,9 +158,10 @@ class OptimizeDialog(QDialog):
         self.start_button.setEnabled(not running)
         self.cancel_button.setVisible(running)
         self.discard_button.setVisible(not running)
-        for spin in (self.ratio_spin, self.scale_spin, self.budget_spin, self.seed_spin,
-                     self.size_check):
-            spin.setEnabled(not running)
+        for control in (self.ratio_spin, self.scale_spin, self.effort_combo, self.budget_spin,
+                        self.seed_spin, self.size_check):
+            control.setEnabled(not running)
+        self.monotonic_check.setEnabled(not running and self.size_check.isChecked())
         if running:
             self._timer.start()
         else:
@@ -169,7 +187,8 @@ class OptimizeDialog(QDialog):
         self.outcome.setText(
             f"<table cellspacing=6><tr><th></th><th>before</th><th>after</th></tr>{rows}</table>"
             f"ratios w/h: {_numbers(config.aspect_ratios)}<br>scales: "
-            f"{_numbers(config.scales)}<br>sizes: {_numbers(config.sizes)}{notes}")
+            f"{_numbers(config.scales)}<br>sizes: {_numbers(config.sizes)}{notes}"
+            f"<br>{head_compatibility(config)[1]}")
         self.apply_button.setEnabled(True)
         self.apply_button.setDefault(True)
         self.apply_button.setFocus()

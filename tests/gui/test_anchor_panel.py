@@ -262,3 +262,15 @@ def test_each_framework_item_says_how_it_makes_anchors(panel):
         assert fw.ratio_meaning in tip and fw.size_rule in tip and fw.shape_order in tip
         assert ("rounded" in tip) == fw.rounds_half_extents
         assert fw.sources and all(source in tip for source in fw.sources)
+
+
+def test_head_and_size_band_notes(panel, state):
+    assert "pretrained" not in panel.expressible_label.text()
+    state.set_config(load_preset("seed-notebook"))  # 18 anchors per location
+    text = panel.expressible_label.text()
+    assert panel.expressible_label.isVisibleTo(panel)
+    assert "18 anchors per location" in text and "pretrained" in text
+    assert "prediction_layer" in text  # the layers that are re-initialised, by name
+    state.set_config(default_config().replace(sizes=(32, 30, 128, 256, 512)))
+    text = panel.expressible_label.text()
+    assert "size bands" in text and "pretrained" not in text
