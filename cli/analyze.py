@@ -13,6 +13,7 @@ import numpy as np
 from cli.common import (
     add_dataset_arguments,
     add_model_input_arguments,
+    head_block,
     load_dataset,
     print_json,
 )
@@ -53,7 +54,7 @@ def run(args: argparse.Namespace) -> int:
     if args.per_box:
         write_per_box_csv(args.per_box, table, result)
     report = {"dataset": table.summary(), "config": config_to_dict(config),
-              "coverage": result.report.to_dict(),
+              "coverage": result.report.to_dict(), "head": head_block(config),
               "seconds": {"load": load_seconds, "coverage": coverage_seconds}}
     if model_input.size is not None:
         report["dataset"]["input_size"] = list(model_input.size)
@@ -127,7 +128,7 @@ def format_report(report: dict, cov: CoverageReport, model_input: str) -> str:
     if cov.low_quality_only:
         lines.append(f"  low-quality only        {cov.low_quality_only:,d}   "
                      "matched only by the forced best-anchor step")
-    lines += ["", f"  {interpretation(cov)}"]
+    lines += ["", f"  {interpretation(cov)}", f"  head: {report['head']['note']}"]
     lines += ["", "Per level (boxes whose best anchor is on it)",
               f"  {'level':<8}{'boxes':>10}{'matched':>10}{'mean IoU':>10}{'positives':>12}"]
     for level, row in cov.per_level.items():

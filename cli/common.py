@@ -10,7 +10,9 @@ import time
 import orjson
 from tqdm import tqdm
 
+from core.anchor_config import AnchorConfig, head_compatibility
 from core.boxes import BoxTable
+from core.frameworks import FRAMEWORKS
 from core.input_mapping import RESIZE_MODES
 from core.sources import load_table
 
@@ -62,3 +64,12 @@ def print_json(data: dict) -> None:
 def format_count_line(label: str, count: int, total: int, width: int = 24) -> str:
     share = count / total if total else 0.0
     return f"  {label:<{width}} {count:>9,d}  {share:6.1%}"
+
+
+def head_block(config: AnchorConfig) -> dict:
+    """The `head` block of the JSON reports: anchors per location against the pretrained head."""
+    fits, note = head_compatibility(config)
+    return {"anchors_per_location": config.anchors_per_location,
+            "pretrained_anchors_per_location":
+                FRAMEWORKS[config.framework].pretrained_anchors_per_location,
+            "fits_pretrained_head": fits, "note": note}

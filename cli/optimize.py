@@ -16,6 +16,7 @@ from tqdm import tqdm
 from cli.common import (
     add_dataset_arguments,
     add_model_input_arguments,
+    head_block,
     load_dataset,
     print_json,
 )
@@ -229,7 +230,6 @@ def format_sweep(table, config, points, effort: str, folder: str, seconds: float
 
 
 def json_report(table, result, advice, out: str, load_seconds: float) -> dict:
-    fits, note = head_compatibility(result.config)
     return {
         "dataset": table.summary(),
         "before": {"config": config_to_dict(result.before_config),
@@ -237,10 +237,7 @@ def json_report(table, result, advice, out: str, load_seconds: float) -> dict:
         "after": {"config": config_to_dict(result.config),
                   "coverage": result.report.to_dict()},
         "ceiling_recall": result.report.ceiling_recall,
-        "head": {"anchors_per_location": result.config.anchors_per_location,
-                 "pretrained_anchors_per_location":
-                     FRAMEWORKS[result.config.framework].pretrained_anchors_per_location,
-                 "fits_pretrained_head": fits, "note": note},
+        "head": head_block(result.config),
         "search": {"evaluations": result.evaluations,
                    "full_evaluations": result.full_evaluations,
                    "sample_boxes": result.sample_boxes, "sample_images": result.sample_images,

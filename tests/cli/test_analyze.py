@@ -27,7 +27,8 @@ def run_json(capsys, *argv):
 def test_json_contract(capsys):
     code, report = run_json(capsys, "analyze", "--dataset", SPEC, "--json")
     assert code == 0
-    assert set(report) == {"dataset", "config", "coverage", "seconds"}
+    assert set(report) == {"dataset", "config", "coverage", "head", "seconds"}
+    assert report["head"]["fits_pretrained_head"] is True
     assert {"spec", "images", "boxes", "skipped_boxes", "skipped"} <= set(report["dataset"])
     assert set(report["coverage"]) == COVERAGE_KEYS
     assert set(report["seconds"]) == {"load", "coverage"}
