@@ -209,6 +209,7 @@ class MainWindow(QMainWindow):
         tools = self.menuBar().addMenu("&Tools")
         self._action(tools, "Optimize anchors…", self.show_optimize_dialog,
                      QKeySequence("Ctrl+Shift+O"))
+        self._action(tools, "Anchor budget…", self.show_anchor_budget_dialog)
 
     def eventFilter(self, watched, event) -> bool:  # noqa: N802 - Qt's name
         """N / Shift+N in the image box: the box takes letters as input, the shortcut would
@@ -422,6 +423,11 @@ class MainWindow(QMainWindow):
         from gui.optimize_dialog import OptimizeDialog
 
         OptimizeDialog(self.state, self).exec()
+
+    def show_anchor_budget_dialog(self) -> None:
+        from gui.anchor_budget_dialog import AnchorBudgetDialog
+
+        AnchorBudgetDialog(self.state, self).exec()
 
     def ask_save_plots(self) -> None:
         path, _ = QFileDialog.getSaveFileName(self, "Save plots", "plots.png", "PNG (*.png)")

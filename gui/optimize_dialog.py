@@ -24,7 +24,8 @@ from gui.state import AppState
 POLL_MS = 100
 
 
-def _numbers(values) -> str:
+def config_numbers(values) -> str:
+    """A config's ratios, scales or sizes as the dialogs show them (4 significant digits)."""
     return ", ".join(f"{v:.4g}" for v in values)
 
 
@@ -186,8 +187,8 @@ class OptimizeDialog(QDialog):
         notes = "".join(f"<br>{note}" for note in result.notes)
         self.outcome.setText(
             f"<table cellspacing=6><tr><th></th><th>before</th><th>after</th></tr>{rows}</table>"
-            f"ratios w/h: {_numbers(config.aspect_ratios)}<br>scales: "
-            f"{_numbers(config.scales)}<br>sizes: {_numbers(config.sizes)}{notes}"
+            f"ratios w/h: {config_numbers(config.aspect_ratios)}<br>scales: "
+            f"{config_numbers(config.scales)}<br>sizes: {config_numbers(config.sizes)}{notes}"
             f"<br>{head_compatibility(config)[1]}")
         self.apply_button.setEnabled(True)
         self.apply_button.setDefault(True)
