@@ -4,24 +4,25 @@
 from __future__ import annotations
 
 import argparse
-import csv
-import io
 import time
 
 import numpy as np
 
+from cli.analyze_family import run_family
 from cli.common import (
     add_dataset_arguments,
     add_model_input_arguments,
+    finish_report,
     head_block,
     load_dataset,
-    print_json,
+    write_csv,
 )
 from core.analysis import CoverageResult, analyze, parse_input_size
-from core.anchor_config import config_to_dict, resolve_config, write_atomic
+from core.anchor_config import config_to_dict, resolve_config
 from core.boxes import BoxTable
 from core.coverage.summary import CoverageReport, interpretation
 from core.errors import InputError
+from core.family_config import FamilyConfig
 from core.frameworks import FRAMEWORKS
 
 PER_BOX_COLUMNS = ("image_id", "box_index", "class", "x1", "y1", "x2", "y2", "best_iou",
@@ -32,7 +33,8 @@ def add_parser(subparsers) -> None:
     parser = subparsers.add_parser("analyze", help="exact anchor coverage report of a dataset")
     add_dataset_arguments(parser)
     parser.add_argument("--config", default=None, metavar="FILE",
-                        help="anchor config file or preset name (default: keras-cv RetinaNet)")
+                        help="anchor config file or preset name (default: keras-cv RetinaNet; "
+                        "detector families: yolov5, fcos, atss, yolov8)")
     add_model_input_arguments(parser)
     parser.add_argument("--json", action="store_true", help="print one JSON object on stdout")
     parser.add_argument("--per-box", default=None, metavar="FILE.csv",
@@ -43,10 +45,12 @@ def add_parser(subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    config = resolve_config(args.config)
+    config = resolve_config(args.config, families=True)
     model_input = parse_input_size(args.input_size, args.resize)
     if args.fail_under is not None and not 0 <= args.fail_under <= 1:
         raise InputError(f"--fail-under must be a recall between 0 and 1, got {args.fail_under}")
+    if isinstance(config, FamilyConfig):
+        return run_family(args, config, model_input)
     table, load_seconds = load_dataset(args)
     start = time.perf_counter()
     result = analyze(table, config, model_input)
@@ -56,16 +60,9 @@ def run(args: argparse.Namespace) -> int:
     report = {"dataset": table.summary(), "config": config_to_dict(config),
               "coverage": result.report.to_dict(), "head": head_block(config),
               "seconds": {"load": load_seconds, "coverage": coverage_seconds}}
-    if model_input.size is not None:
-        report["dataset"]["input_size"] = list(model_input.size)
-        report["dataset"]["resize"] = model_input.resize
-    if args.json:
-        print_json(report)
-    else:
-        print(format_report(report, result.report, model_input.describe()))
-    if args.fail_under is not None and result.report.recall < args.fail_under:
-        return 1
-    return 0
+    return finish_report(args, report,
+                         lambda: format_report(report, result.report, model_input.describe()),
+                         result.report.recall, model_input)
 
 
 def per_box_rows(table: BoxTable, result: CoverageResult) -> list[tuple]:
@@ -85,14 +82,7 @@ def per_box_rows(table: BoxTable, result: CoverageResult) -> list[tuple]:
 
 
 def write_per_box_csv(path: str, table: BoxTable, result: CoverageResult) -> None:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(PER_BOX_COLUMNS)
-    writer.writerows(per_box_rows(table, result))
-    try:
-        write_atomic(path, buffer.getvalue().encode())
-    except OSError as error:
-        raise InputError(f"cannot write: {error.strerror}", file=path) from None
+    write_csv(path, PER_BOX_COLUMNS, per_box_rows(table, result))
 
 
 def _percent(value: float) -> str:

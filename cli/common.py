@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import argparse
+import csv
+import io
 import sys
 import threading
 import time
+from collections.abc import Callable
 
 import orjson
 from tqdm import tqdm
 
-from core.anchor_config import AnchorConfig, head_compatibility
+from core.analysis import ModelInput
+from core.anchor_config import AnchorConfig, head_compatibility, write_atomic
 from core.boxes import BoxTable
+from core.errors import InputError
 from core.frameworks import FRAMEWORKS
 from core.input_mapping import RESIZE_MODES
 from core.sources import load_table
@@ -73,3 +78,29 @@ def head_block(config: AnchorConfig) -> dict:
             "pretrained_anchors_per_location":
                 FRAMEWORKS[config.framework].pretrained_anchors_per_location,
             "fits_pretrained_head": fits, "note": note}
+
+
+def write_csv(path: str, columns: tuple[str, ...], rows: list[tuple]) -> None:
+    """A CSV file with a header row, written atomically; InputError naming the file if not."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(columns)
+    writer.writerows(rows)
+    try:
+        write_atomic(path, buffer.getvalue().encode())
+    except OSError as error:
+        raise InputError(f"cannot write: {error.strerror}", file=path) from None
+
+
+def finish_report(args: argparse.Namespace, report: dict, text: Callable[[], str],
+                  recall: float, model_input: ModelInput) -> int:
+    """Print `analyze`'s JSON (with the model input in its dataset block) or text report; the
+    exit code: 1 when recall is under `--fail-under` (a CI gate), else 0."""
+    if model_input.size is not None:
+        report["dataset"]["input_size"] = list(model_input.size)
+        report["dataset"]["resize"] = model_input.resize
+    if args.json:
+        print_json(report)
+    else:
+        print(text())
+    return 1 if args.fail_under is not None and recall < args.fail_under else 0

@@ -21,6 +21,7 @@ from typing import Any
 
 from core.coverage.layout import ARGMAX
 from core.errors import InputError
+from core.family_config import FAMILIES, FamilyConfig, family_from_dict, family_to_dict
 from core.frameworks import FRAMEWORKS, common_anchor_size, is_octave_scales
 
 FORMAT = "anchor-inspector/1"
@@ -113,6 +114,10 @@ def config_from_dict(d: Any, source: str = "config") -> AnchorConfig:
     """Validate a canonical config dict; InputError naming `source`, the key and the problem."""
     if not isinstance(d, dict):
         raise _fail(f"must be a JSON object, got {type(d).__name__}", source)
+    if d.get("framework") in FAMILIES:
+        raise _fail(f"{d['framework']} is a detector family (docs/families.md): this needs a "
+                    f"RetinaNet-style config (frameworks: {', '.join(FRAMEWORKS)})", source,
+                    "framework")
     unknown = [k for k in d if k not in REQUIRED_KEYS + OPTIONAL_KEYS]
     if unknown:
         close = difflib.get_close_matches(str(unknown[0]), REQUIRED_KEYS + OPTIONAL_KEYS, n=1)
@@ -156,6 +161,13 @@ def config_from_dict(d: Any, source: str = "config") -> AnchorConfig:
     )
     check_overrides(config, source)
     return config
+
+
+def any_config_from_dict(d: Any, source: str = "config") -> AnchorConfig | FamilyConfig:
+    """A RetinaNet-style config or a detector family's (by its `framework`)."""
+    if isinstance(d, dict) and d.get("framework") in FAMILIES:
+        return family_from_dict(d, source)
+    return config_from_dict(d, source)
 
 
 def _plain(value: float) -> int | float:
@@ -241,8 +253,9 @@ def parse_config_text(text: str, source: str = "config", yaml_syntax: bool | Non
                          file=source) from None
 
 
-def load_config(path: str | os.PathLike) -> AnchorConfig:
-    """Load and validate a config file: JSON, or YAML for .yaml/.yml or YAML-looking content."""
+def load_config(path: str | os.PathLike, families: bool = False) -> AnchorConfig:
+    """Load and validate a config file: JSON, or YAML for .yaml/.yml or YAML-looking content.
+    With `families`, a detector family's config (`FamilyConfig`) is accepted too."""
     path = Path(path)
     source = str(path)
     try:
@@ -253,12 +266,13 @@ def load_config(path: str | os.PathLike) -> AnchorConfig:
         raise InputError(f"cannot read: {error}", file=source) from None
     suffix = path.suffix.lower()
     yaml_syntax = True if _is_yaml_name(path) else (False if suffix == ".json" else None)
-    return config_from_dict(parse_config_text(text, source, yaml_syntax), source=source)
+    parse = any_config_from_dict if families else config_from_dict
+    return parse(parse_config_text(text, source, yaml_syntax), source=source)
 
 
-def config_text(config: AnchorConfig, yaml_syntax: bool = False) -> str:
+def config_text(config: AnchorConfig | FamilyConfig, yaml_syntax: bool = False) -> str:
     """The config as canonical JSON (one key per line, lists inline) or YAML text."""
-    d = config_to_dict(config)
+    d = family_to_dict(config) if isinstance(config, FamilyConfig) else config_to_dict(config)
     if yaml_syntax:
         import yaml
 
@@ -267,7 +281,7 @@ def config_text(config: AnchorConfig, yaml_syntax: bool = False) -> str:
     return "{\n" + ",\n".join(lines) + "\n}\n"
 
 
-def save_config(config: AnchorConfig, path: str | os.PathLike) -> None:
+def save_config(config: AnchorConfig | FamilyConfig, path: str | os.PathLike) -> None:
     """Write atomically (temp file in the same folder, then os.replace): YAML for .yaml/.yml,
     else JSON."""
     path = Path(path)
@@ -309,28 +323,36 @@ def write_atomic(path: str | os.PathLike, data: bytes) -> None:
 # --------------------------------------------------------------------------- presets
 
 
-def list_presets() -> list[str]:
-    """Names of the shipped presets (`resources/presets/NAME.json`)."""
-    return sorted(p.stem for p in PRESETS_DIR.glob("*.json"))
+def list_presets(families: bool = False) -> list[str]:
+    """Names of the shipped presets (`resources/presets/NAME.json`); a detector family's preset
+    is named after the family (`yolov5`, `fcos`, `atss`, `yolov8`) and listed with `families`."""
+    return sorted(p.stem for p in PRESETS_DIR.glob("*.json")
+                  if families or p.stem not in FAMILIES)
 
 
-def load_preset(name: str) -> AnchorConfig:
-    """A shipped preset by name (e.g. 'keras-cv-retinanet', 'seed-notebook')."""
-    if name not in list_presets():
-        raise InputError(f"unknown preset {name!r}; presets: {', '.join(list_presets())}")
-    return load_config(PRESETS_DIR / f"{name}.json")
+def load_preset(name: str, families: bool = False) -> AnchorConfig:
+    """A shipped preset by name (e.g. 'keras-cv-retinanet', 'seed-notebook'; with `families`
+    also 'yolov5', 'fcos', 'atss', 'yolov8')."""
+    if name in FAMILIES and not families:
+        raise InputError(f"preset {name!r} is a detector family (docs/families.md): this needs a "
+                         "RetinaNet-style config")
+    if name not in list_presets(families):
+        raise InputError(f"unknown preset {name!r}; presets: "
+                         f"{', '.join(list_presets(families))}")
+    return load_config(PRESETS_DIR / f"{name}.json", families)
 
 
-def resolve_config(spec: str | os.PathLike | None) -> AnchorConfig:
-    """A config from a file path or a preset name; None gives the keras-cv default."""
+def resolve_config(spec: str | os.PathLike | None, families: bool = False) -> AnchorConfig:
+    """A config from a file path or a preset name; None gives the keras-cv default. With
+    `families`, detector-family configs and presets are accepted too."""
     if spec is None:
         return default_config("keras-cv")
     path = Path(spec)
     if path.exists() or path.suffix.lower() in (".json", ".yaml", ".yml"):
-        return load_config(path)
-    if str(spec) in list_presets():
-        return load_preset(str(spec))
-    raise InputError(f"no such file or preset; presets: {', '.join(list_presets())}",
+        return load_config(path, families)
+    if str(spec) in list_presets(families=True):
+        return load_preset(str(spec), families)
+    raise InputError(f"no such file or preset; presets: {', '.join(list_presets(families))}",
                      file=str(spec))
 
 
