@@ -8,10 +8,12 @@ import sys
 from core.anchor_config import resolve_config, write_atomic
 from core.errors import InputError
 from core.exports import EXPORTERS, export_text
+from core.exports.families import FAMILY_EXPORTERS, export_family_text
+from core.family_config import FamilyConfig
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
-    formats = ", ".join(EXPORTERS)
+    formats = ", ".join([*EXPORTERS, *FAMILY_EXPORTERS])
     parser = subparsers.add_parser(
         "export", help="export a config for a detection framework",
         description="Write the anchor config as the canonical JSON/YAML file or as ready code / "
@@ -27,9 +29,12 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    config = resolve_config(args.config)
+    config = resolve_config(args.config, families=True)
     try:
-        text = export_text(config, args.format)
+        if isinstance(config, FamilyConfig):
+            text = export_family_text(config, args.format)
+        else:
+            text = export_text(config, args.format)
     except InputError as error:
         if error.file is None:
             raise InputError(error.problem, file=str(args.config), record=error.record) from None
