@@ -20,10 +20,12 @@ from cli.common import (
     load_dataset,
     print_json,
 )
+from cli.optimize_family import run_family_optimize
 from core.analysis import CoverageSession, parse_input_size
 from core.anchor_budget import SWEEP_EFFORT, sweep
 from core.anchor_config import config_to_dict, head_compatibility, resolve_config, save_config
 from core.errors import InputError
+from core.family_config import FamilyConfig
 from core.frameworks import FRAMEWORKS
 from core.optimizer import DEFAULT_EFFORT, EFFORTS, ceiling_advice, optimize
 
@@ -52,6 +54,8 @@ def add_parser(subparsers) -> None:
     parser.add_argument("--monotonic-sizes", action="store_true",
                         help="keep the sizes increasing with the level (each level keeps its "
                         "usual size band)")
+    parser.add_argument("--anchors-per-level", default=None, metavar="N",
+                        help="YOLOv5 configs: anchors per level (default: as in the config)")
     parser.add_argument("--sweep", action="store_true",
                         help="the anchor budget: optimise every count of ratios R and scales S "
                         "(--sweep-ratios, --sweep-scales), print recall against anchors per "
@@ -129,7 +133,9 @@ def run(args: argparse.Namespace) -> int:
     if not args.out:
         raise InputError("--out is required: the file to write the optimised config to "
                          "(with --sweep, a folder for one config per grid point)")
-    config = resolve_config(args.config)
+    config = resolve_config(args.config, families=True)
+    if isinstance(config, FamilyConfig):
+        return run_family_optimize(args, config)
     ratios = _integer(args.ratios, "--ratios", len(config.aspect_ratios), 1)
     scales = _integer(args.scales, "--scales", len(config.scales), 1)
     seed = _integer(args.seed, "--seed", 0, 0)

@@ -99,3 +99,22 @@ def test_sweep_text_marks_the_ceiling_and_the_pretrained_head(tmp_path, capsys):
     assert code == 0
     assert "marks the ceiling" in text and "pretrained head size" in text
     assert (tmp_path / "anchors_R3_S3.json").exists()
+
+
+def test_yolov5_anchors_optimised_and_written(tmp_path, capsys):
+    out = tmp_path / "yolo.json"
+    code = run_command(["optimize", "--dataset", SPEC, "--config", "yolov5",
+                        "--anchors-per-level", "2", "--out", str(out), "--json"])
+    report = json.loads(capsys.readouterr().out)
+    assert code == 0
+    config = load_config(out, families=True)
+    assert [len(level) for level in config.params.anchors] == [2, 2, 2]
+    assert report["after"]["coverage"]["recall"] >= report["before"]["coverage"]["recall"]
+    assert report["after"]["config"]["anchors"] == [[list(pair) for pair in level]
+                                                     for level in config.params.anchors]
+
+
+def test_families_without_anchor_shapes_are_refused(tmp_path, capsys):
+    code = run_command(["optimize", "--dataset", SPEC, "--config", "fcos", "--out",
+                        str(tmp_path / "f.json")])
+    assert code == 2 and "no anchor shapes to optimise" in capsys.readouterr().err
