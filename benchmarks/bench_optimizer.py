@@ -7,8 +7,9 @@ keras-cv: the default anchors; the seed notebook's k-means (6 clusters on raw w,
 with its h/w bug and corrected); the Zlocha et al. DE baseline (3 ratios x 3 scales = 9
 anchors); a plain DE on the exact objective (9 anchors, sizes free); ours at the default effort
 at 3 x 3 and 6 x 3 (sizes free), and the old default (quick, sizes fixed). Then the full anchor
-budget sweep (R 1..8 x S 1..3) on the burst set. Prints one JSON object with recalls, wall
-times, the goals and the load average.
+budget sweep (R 1..8 x S 1..3) on the burst set, and YOLOv5 anchors (ours against the real
+autoanchor's, recorded in fixtures/yolov5_autoanchor.json) by exact build_targets recall.
+Prints one JSON object with recalls, wall times, the goals and the load average.
 
     .venv/bin/python benchmarks/bench_optimizer.py [--quick] [--seed N]
 """
@@ -16,6 +17,7 @@ times, the goals and the load average.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 import time
@@ -26,13 +28,17 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from cli.common import print_json  # noqa: E402
-from core.analysis import CoverageSession  # noqa: E402
+from core.analysis import CoverageSession, ModelInput  # noqa: E402
 from core.anchor_budget import sweep  # noqa: E402
-from core.anchor_config import default_config  # noqa: E402
+from core.anchor_config import default_config, resolve_config  # noqa: E402
+from core.assigners.yolov5 import Yolov5Params  # noqa: E402
 from core.baselines import exact_de, seed_kmeans, zlocha_de  # noqa: E402
 from core.boxes import BoxTable, BoxTableBuilder  # noqa: E402
+from core.family_analysis import analyze_family  # noqa: E402
+from core.family_config import FamilyConfig  # noqa: E402
 from core.optimizer import optimize  # noqa: E402
 from core.sources import load_table  # noqa: E402
+from core.yolo_anchors import optimize_yolo_anchors  # noqa: E402
 
 BURST_CLASSES = {0: "burst", 1: "hop", 2: "carrier", 3: "sweep"}
 
@@ -141,6 +147,41 @@ def run_sweep(table: BoxTable, seed: int, quick: bool) -> dict:
             "ceiling_recall": points[0].ceiling_recall}
 
 
+AUTOANCHOR = Path(__file__).resolve().parent / "fixtures" / "yolov5_autoanchor.json"
+YOLO_INPUT = ModelInput((640, 640), "letterbox")
+
+
+def run_yolo(name: str, table: BoxTable) -> dict:
+    """YOLOv5 anchors at 640 (letterbox): default yolov5s, the real autoanchor's (`kmean_anchors`,
+    k-means + 1000 generations, recorded by record_autoanchor.py) and ours, at 3 and 6 anchors
+    per level, all judged by exact build_targets recall and positives per box."""
+    recorded = json.loads(AUTOANCHOR.read_text())["datasets"][name]["runs"]
+    default = resolve_config("yolov5", families=True)
+    rows = {}
+
+    def record(method: str, config, seconds: float) -> None:
+        report = analyze_family(table, config, YOLO_INPUT).report
+        rows[method] = {"recall": report.recall,
+                        "mean_positives_per_box": report.mean_positives_per_box,
+                        "seconds": round(seconds, 2),
+                        "anchors": [list(map(list, level)) for level in config.params.anchors]}
+
+    record("default_yolov5s", default, 0.0)
+    for per_level, n in ((3, "9"), (6, "18")):
+        run = recorded[n]
+        autoanchor = FamilyConfig("yolov5", Yolov5Params(anchors=tuple(
+            tuple(tuple(pair) for pair in level) for level in run["anchors_per_level"])))
+        record(f"autoanchor_{n}", autoanchor, run["seconds"])
+        ours = optimize_yolo_anchors(table, default, per_level, YOLO_INPUT)
+        record(f"ours_{n}", ours.config, ours.seconds)
+    goals = {f"ours_minus_autoanchor_{n}": rows[f"ours_{n}"]["recall"]
+             - rows[f"autoanchor_{n}"]["recall"] for n in ("9", "18")}
+    goals["met"] = {f"ours_at_least_autoanchor_plus_10_points_{n}":
+                    goals[f"ours_minus_autoanchor_{n}"] >= 0.10 for n in ("9", "18")}
+    return {"dataset": name, "model_input": "640x640 letterbox", "methods": rows,
+            "goals": goals}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small sets, short searches")
@@ -155,11 +196,13 @@ def main() -> None:
                run_dataset("bursts", bursts, args.seed, args.quick),
                run_dataset("demo_seed7_20k", other, args.seed, args.quick, baselines=False)]
     budget = run_sweep(bursts, args.seed, args.quick)
+    yolo = ([] if args.quick else
+            [run_yolo("demo", demo), run_yolo("bursts", bursts)])
     print_json({"framework": "keras-cv", "judged_by": "exact on-grid recall",
                 "cpus": os.cpu_count(), "load_average_before": list(load_before),
                 "load_average_after": list(os.getloadavg()),
                 "seconds_total": round(time.perf_counter() - started, 1), "datasets": results,
-                "anchor_budget_bursts": budget})
+                "anchor_budget_bursts": budget, "yolov5": yolo})
 
 
 if __name__ == "__main__":
