@@ -152,9 +152,9 @@ YOLO_INPUT = ModelInput((640, 640), "letterbox")
 
 
 def run_yolo(name: str, table: BoxTable) -> dict:
-    """YOLOv5 anchors at 640 (letterbox): default yolov5s, the real autoanchor's (`kmean_anchors`,
-    k-means + 1000 generations, recorded by fixtures/record_autoanchor.py) and ours, at 3 and 6 anchors
-    per level, all judged by exact build_targets recall and positives per box."""
+    """YOLOv5 anchors at 640 (letterbox): default yolov5s, the real autoanchor's
+    (`kmean_anchors`, k-means + 1000 generations, recorded by fixtures/record_autoanchor.py) and
+    ours, at 3 and 6 anchors per level, judged by exact build_targets recall and positives."""
     recorded = json.loads(AUTOANCHOR.read_text())["datasets"][name]["runs"]
     default = resolve_config("yolov5", families=True)
     rows = {}
