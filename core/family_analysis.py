@@ -79,7 +79,11 @@ def assignment_size(config: FamilyConfig, height: int, width: int) -> tuple[int,
 def family_coverage(table: BoxTable, config: FamilyConfig,
                     model_input: ModelInput = NATIVE) -> BoxAssignment:
     """Assign every image's boxes, in the source's order within the image (`box_index`: the
-    order of the label file, which decides the families' ties), and collect the results."""
+    order of the label file, which decides the families' ties), and collect the results.
+
+    Images of one assignment size go to the family's `assign_images` together, in chunks of
+    whole images of about `ASSIGN_CHUNK_BOXES` boxes; per box it gives what `assign_image` gives
+    for the box's image (tests/core/assigners/test_batched.py)."""
     x1, y1, x2, y2, heights, widths = map_boxes_to_input(
         table.x1, table.y1, table.x2, table.y2, table.image, table.image_heights,
         table.image_widths, model_input.size, model_input.resize)
@@ -87,17 +91,38 @@ def family_coverage(table: BoxTable, config: FamilyConfig,
     positives = np.zeros(len(table), np.int64)
     best_level = np.full(len(table), -1, np.int64)
     miss_reason = np.zeros(len(table), np.int8)
-    order = np.lexsort((table.box_index, table.image))
-    starts = np.searchsorted(table.image[order], np.arange(table.image_count + 1))
-    assign = config.family.assigner.assign_image
-    for image in np.flatnonzero(np.diff(starts)):
-        rows = order[starts[image]:starts[image + 1]]
-        size = assignment_size(config, int(heights[image]), int(widths[image]))
-        result = assign(boxes[rows], size, config.params)
+    order = np.lexsort((table.box_index, table.image))  # [N] by image, then source order
+    image = np.asarray(table.image, np.int64)[order]
+    assign = config.family.assigner.assign_images
+    for size, rows, image_of_row in _size_chunks(order, image, heights, widths, config):
+        result = assign(boxes[rows], image_of_row, size, config.params)
         positives[rows] = result.positives
         best_level[rows] = result.best_level
         miss_reason[rows] = result.miss_reason
     return BoxAssignment(positives, best_level, miss_reason)
+
+
+ASSIGN_CHUNK_BOXES = 16_384  # boxes per `assign_images` call (bounds its [boxes x grid] arrays)
+
+
+def _size_chunks(order: np.ndarray, image: np.ndarray, heights: np.ndarray, widths: np.ndarray,
+                 config: FamilyConfig):
+    """Yield (assignment size, rows [k] into the table, image [k] of each row) for runs of
+    whole images of one assignment size, rows in `order`'s order. `image` [N] is sorted."""
+    if not len(order):
+        return
+    sizes = np.stack([heights[image], widths[image]], axis=1)  # [N, 2] model-input size per row
+    unique_sizes, size_of_row = np.unique(sizes, axis=0, return_inverse=True)
+    size_of_row = size_of_row.reshape(-1)
+    for index, (height, width) in enumerate(unique_sizes.tolist()):
+        mine = np.flatnonzero(size_of_row == index)  # positions in `order`, images contiguous
+        mine_image = image[mine]
+        first_rows = np.flatnonzero(np.r_[True, mine_image[1:] != mine_image[:-1]])
+        chunk_of_image = first_rows // ASSIGN_CHUNK_BOXES  # whole images per chunk
+        cuts = first_rows[np.flatnonzero(np.r_[True, np.diff(chunk_of_image) > 0])]
+        size = assignment_size(config, int(height), int(width))
+        for start, stop in zip(cuts.tolist(), [*cuts[1:].tolist(), len(mine)], strict=True):
+            yield size, order[mine[start:stop]], mine_image[start:stop]
 
 
 def family_report(table: BoxTable, config: FamilyConfig, coverage: BoxAssignment,
@@ -136,3 +161,27 @@ def analyze_family(table: BoxTable, config: FamilyConfig,
     coverage = family_coverage(table, config, model_input)
     return FamilyResult(config, coverage, family_report(table, config, coverage, model_input),
                         model_input)
+
+
+POINT_MARK = 0.5  # a positive point is drawn as a square of this fraction of its stride
+
+
+def positive_outlines(config: FamilyConfig, boxes: np.ndarray, image_hw: tuple[int, int],
+                      box: int) -> np.ndarray:
+    """[k, 4] xyxy outlines (model-input pixels) of what makes box `box` positive, for the
+    viewer: YOLOv5's grid cells (one per build_targets entry), ATSS's anchors, and for FCOS and
+    YOLOv8 a small square around each positive point. `boxes` are the image's boxes in the
+    source's order; `image_hw` the image's model-input size (YOLO pads it as the analysis does)."""
+    size = assignment_size(config, *image_hw)
+    params, module = config.params, config.family.assigner
+    if config.framework == "yolov5":
+        return module.positive_cells(boxes, size, params, box).cell_xyxy
+    if config.framework == "atss":
+        return np.asarray(module.positive_anchors(boxes, size, params, box), np.float64)
+    level, xy = module.positive_points(boxes, size, params, box)
+    strides = (np.asarray([2.0 ** lv for lv in params.levels]) if hasattr(params, "levels")
+               else np.asarray(params.strides, np.float64))
+    half = POINT_MARK * strides[np.asarray(level, np.int64)] / 2
+    xy = np.asarray(xy, np.float64).reshape(-1, 2)
+    return np.column_stack([xy[:, 0] - half, xy[:, 1] - half, xy[:, 0] + half,
+                            xy[:, 1] + half])

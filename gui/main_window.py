@@ -67,6 +67,7 @@ class MainWindow(QMainWindow):
         self.coverage = CoverageController(self.state, self)
         self._cursor: tuple[float, float] | None = None  # image pixels
         self._anchors: ImageAnchors | None = None
+        self.family_window = None  # Tools ▸ Detector families, built when first opened
         self.pixel_loader = PixelLoader(self)  # pixels decoded off the UI thread, cached
         self.pixel_loader.ready.connect(self._on_pixels_ready)
         self.pixel_loader.failed.connect(self._on_pixels_failed)
@@ -210,6 +211,7 @@ class MainWindow(QMainWindow):
         self._action(tools, "Optimize anchors…", self.show_optimize_dialog,
                      QKeySequence("Ctrl+Shift+O"))
         self._action(tools, "Anchor budget…", self.show_anchor_budget_dialog)
+        self._action(tools, "Detector families…", self.show_family_window)
 
     def eventFilter(self, watched, event) -> bool:  # noqa: N802 - Qt's name
         """N / Shift+N in the image box: the box takes letters as input, the shortcut would
@@ -429,6 +431,16 @@ class MainWindow(QMainWindow):
 
         AnchorBudgetDialog(self.state, self).exec()
 
+    def show_family_window(self) -> None:
+        """YOLOv5 / FCOS / ATSS / YOLOv8 positives of the loaded dataset, in a window of its
+        own that follows this one's image and selection."""
+        from gui.family_window import FamilyWindow
+
+        if self.family_window is None:
+            self.family_window = FamilyWindow(self.state, self.pixel_loader, self)
+        self.family_window.show()
+        self.family_window.raise_()
+
     def ask_save_plots(self) -> None:
         path, _ = QFileDialog.getSaveFileName(self, "Save plots", "plots.png", "PNG (*.png)")
         if path:
@@ -611,6 +623,8 @@ class MainWindow(QMainWindow):
     def closeEvent(self, event) -> None:  # noqa: N802 - Qt's name
         self.loader.cancel()
         self.coverage.shutdown()
+        if self.family_window is not None:
+            self.family_window.close()
         self._remember_config.flush()
         self.pixel_loader.shutdown()
         self.settings.setValue("window_state", self.saveState())

@@ -42,6 +42,18 @@ def _swatch(colour: str, style: str) -> str:
     return f"<span style='color:{colour}'>{style}</span>"
 
 
+def family_legend_html(positives: str) -> str:
+    """The legend of the detector-family window: boxes by result, the selected box and what
+    makes it positive (`positives`, e.g. "its positive grid cells")."""
+    solid, dashed = "▭", "┅"
+    return " &nbsp; ".join([
+        f"{_swatch(MATCHED_COLOUR, solid)} box with a positive",
+        f"{_swatch(UNMATCHED_COLOUR, solid)} box without one",
+        f"{_swatch(SELECTED_COLOUR, solid)} selected box, "
+        f"{_swatch(POSITIVE_COLOUR, dashed)} {positives}",
+    ])
+
+
 def legend_html(levels: int = 3) -> str:
     """One line naming every colour and line style the image uses."""
     solid, dashed, dotted = "▭", "┅", "⋯"

@@ -6,10 +6,14 @@ of its centre, and its largest side distance is inside the level's size range; a
 qualifies for several boxes goes to the one with the smallest area, as compared in float32
 (`1e8 - area`, so areas within a few px² tie and the lower box index wins). Every comparison runs
 in float32 on the boxes as float32, like the real code.
+
+`assign_image` evaluates the dense [points x boxes] stages of one image; `assign_images` gives the
+same per-box result for many images of one size at once, evaluating only the points near each box.
 """
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -193,3 +197,133 @@ def positive_points(boxes: np.ndarray, image_hw: tuple[int, int], params: FcosPa
     points, level, _ = anchor_points(image_hw, params)
     mine = matched == box
     return level[mine], points[mine]
+
+
+# --------------------------------------------------------------------------- many images at once
+
+
+@dataclass(frozen=True)
+class _LevelAxes:
+    """One level's grid as two axes (a point's tests are separable in x and y): `xs` [grid_w]
+    and `ys` [grid_h] float32 pixel coordinates of the columns and rows (as `anchor_points`),
+    the level's float32 centre-sampling `radius` and open size range (`low`, `high`), and
+    `offset`, the index of its first point in `anchor_points`."""
+
+    xs: np.ndarray
+    ys: np.ndarray
+    radius: np.float32
+    low: np.float32
+    high: np.float32
+    offset: int
+
+
+@functools.lru_cache(maxsize=64)
+def _level_axes(image_hw: tuple[int, int], params: FcosParams) -> tuple[_LevelAxes, ...]:
+    """`level_grids` / `anchor_points` / `_stages`' per-level values of one image size."""
+    sizes = anchor_sizes(params)
+    out, offset = [], 0
+    for index, ((gh, gw), (sh, sw)) in enumerate(level_grids(image_hw, params)):
+        size = sizes[index]
+        xs, ys = (np.arange(gw) * sw).astype(F32), (np.arange(gh) * sh).astype(F32)
+        xs.flags.writeable = ys.flags.writeable = False
+        low = F32(0) if index == 0 else F32(4) * size
+        high = F32(np.inf) if index == len(params.levels) - 1 else F32(8) * size
+        out.append(_LevelAxes(xs, ys, F32(params.center_sampling_radius) * size, low, high,
+                              offset))
+        offset += gh * gw
+    return tuple(out)
+
+
+@dataclass(frozen=True)
+class _AxisWindow:
+    """Per box, the run of grid columns (or rows) of one level that pass the axis's half of the
+    inside and centre-sampling tests, and their side distances: `inside` [n] some column lies
+    strictly inside; `start` [n] first passing column, `count` [n] how many (0: none), `largest`
+    [n, W] float32 max(x - x1, x2 - x) of the columns start .. start + W - 1."""
+
+    inside: np.ndarray
+    start: np.ndarray
+    count: np.ndarray
+    largest: np.ndarray
+
+
+def _axis_window(coords: np.ndarray, lo: np.ndarray, hi: np.ndarray, centre: np.ndarray,
+                 radius: np.float32) -> _AxisWindow:
+    """`coords` [g] float32 columns; `lo`, `hi`, `centre` [n] float32 box edges and centre.
+
+    The tests are those of `_stages` restricted to one axis: `x - x1 > 0`, `x2 - x > 0`,
+    `|x - cx| < radius`, all float32. Each difference is monotone in x (rounding is), so the
+    passing columns form one run; a point passes both axes exactly when it passes `_stages`'
+    `sampled` test, and its largest side distance is the larger of the two axes' values."""
+    to_lo = coords[None, :] - lo[:, None]  # [n, g] x - x1
+    to_hi = hi[:, None] - coords[None, :]  # [n, g] x2 - x
+    inside = (to_lo > 0) & (to_hi > 0)
+    sampled = inside & (np.abs(coords[None, :] - centre[:, None]) < radius)
+    count = sampled.sum(axis=1)
+    start = sampled.argmax(axis=1)
+    width = max(int(count.max(initial=0)), 1)
+    columns = np.minimum(start[:, None] + np.arange(width), len(coords) - 1)  # [n, W]
+    largest = np.take_along_axis(np.maximum(to_lo, to_hi), columns, axis=1)
+    return _AxisWindow(inside.any(axis=1), start, count, largest)
+
+
+def assign_images(boxes: np.ndarray, image: np.ndarray, image_hw: tuple[int, int],
+                  params: FcosParams) -> BoxAssignment:
+    """`assign_image` for many images of the same size at once, per box the same result.
+
+    boxes: [N, 4] xyxy pixels of the model input, rows sorted by `image` [N] (any int labels)
+    and within an image in the order `assign_image` would receive them (the lower row wins an
+    area tie). Per level only the few points that pass the inside and centre-sampling tests
+    are evaluated (a run of columns times a run of rows per box, `_axis_window`), with the
+    float32 arithmetic of `_stages`; a point that qualifies for several boxes of its image goes
+    to the box `_stages` picks (highest `1e8 - area`, then the lowest row)."""
+    gt = np.asarray(boxes, F32).reshape(-1, 4)  # [N, 4]
+    image = np.asarray(image, np.int64).reshape(-1)
+    n = len(gt)
+    levels = _level_axes(tuple(int(v) for v in image_hw), params)
+    x1, y1, x2, y2 = (gt[:, k] for k in range(4))
+    cx, cy = (x1 + x2) / F32(2), (y1 + y2) / F32(2)
+    any_inside = np.zeros(n, bool)
+    any_sampled = np.zeros(n, bool)
+    any_in_range = np.zeros(n, bool)
+    rows, points, point_level = [], [], []  # one entry per (box, point) that qualifies
+    for index, axes in enumerate(levels):
+        along_x = _axis_window(axes.xs, x1, x2, cx, axes.radius)
+        along_y = _axis_window(axes.ys, y1, y2, cy, axes.radius)
+        any_inside |= along_x.inside & along_y.inside
+        any_sampled |= (along_x.count > 0) & (along_y.count > 0)
+        wy, wx = along_y.largest.shape[1], along_x.largest.shape[1]
+        sampled = ((np.arange(wy) < along_y.count[:, None])[:, :, None]
+                   & (np.arange(wx) < along_x.count[:, None])[:, None, :])  # [N, Wy, Wx]
+        largest = np.maximum(along_y.largest[:, :, None], along_x.largest[:, None, :])
+        in_range = sampled & (largest > axes.low) & (largest < axes.high)
+        box, iy, ix = np.nonzero(in_range)
+        any_in_range[box] = True
+        gy, gx = along_y.start[box] + iy, along_x.start[box] + ix
+        rows.append(box)
+        points.append(axes.offset + gy * len(axes.xs) + gx)
+        point_level.append(np.full(len(box), index, np.int64))
+    rows, points, point_level = (np.concatenate(a) for a in (rows, points, point_level))
+    # A point goes to the qualifying box with the highest float32 score 1e8 - area (the lowest
+    # row on a tie); with no score >= 1e-5 it stays background, as in `_stages`.
+    area = (x2 - x1) * (y2 - y1)  # [N] float32
+    score = AREA_OFFSET - area[rows]
+    keep = ~(score < UNMATCHED_SCORE)
+    rows, points, point_level, score = rows[keep], points[keep], point_level[keep], score[keep]
+    point_count = levels[-1].offset + len(levels[-1].xs) * len(levels[-1].ys)
+    claim = image[rows] * point_count + points  # [k] one key per (image, point)
+    order = np.lexsort((rows, -score, claim))
+    first = np.ones(len(order), bool)
+    first[1:] = claim[order[1:]] != claim[order[:-1]]
+    won = order[first]
+    n_levels = len(levels)
+    per_level = np.bincount(rows[won] * n_levels + point_level[won],
+                            minlength=n * n_levels).reshape(n, n_levels)  # [N, L]
+    positives = per_level.sum(axis=1).astype(np.int64)
+    degenerate = (x2 <= x1) | (y2 <= y1)
+    reason = np.select(
+        [degenerate, ~any_inside, ~any_sampled, ~any_in_range, positives == 0],
+        [DEGENERATE, NO_POINT_INSIDE, OUTSIDE_CENTRE_SAMPLING, OUTSIDE_SIZE_RANGES, TAKEN],
+        MATCHED).astype(np.int8)
+    return BoxAssignment(positives=positives, best_level=best_levels(per_level),
+                         miss_reason=reason)

@@ -157,6 +157,14 @@ def assign_image(boxes: np.ndarray, image_hw: tuple[int, int],
                            miss_reason=miss)
 
 
+def assign_images(boxes: np.ndarray, image: np.ndarray, image_hw: tuple[int, int],
+                  params: Yolov5Params) -> BoxAssignment:
+    """`assign_image` for many images of the same size at once: a box's build_targets rows depend
+    on that box and the image size alone, so all rows go through `assign_image` together.
+    `image` [N] (which image each row belongs to) is accepted for the common signature."""
+    return assign_image(boxes, image_hw, params)
+
+
 @dataclass(frozen=True)
 class PositiveCells:
     """The build_targets rows of one box, for overlays, in pixels of the model input: `level`,

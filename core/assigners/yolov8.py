@@ -165,6 +165,14 @@ def assign_image(boxes: np.ndarray, image_hw: tuple[int, int], params: Yolov8Par
                            miss_reason=miss)
 
 
+def assign_images(boxes: np.ndarray, image: np.ndarray, image_hw: tuple[int, int],
+                  params: Yolov8Params) -> BoxAssignment:
+    """`assign_image` for many images of the same size at once: a box's candidate points depend
+    on that box and the image size alone, so all rows go through `assign_image` together.
+    `image` [N] (which image each row belongs to) is accepted for the common signature."""
+    return assign_image(boxes, image_hw, params)
+
+
 def positive_points(boxes: np.ndarray, image_hw: tuple[int, int], params: Yolov8Params,
                     box: int) -> tuple[np.ndarray, np.ndarray]:
     """Candidate points of `boxes[box]` for overlays: ([k] int64 level, [k, 2] float64 pixel
