@@ -10,7 +10,10 @@ win, as in the main window); the image on screen is assigned at once on the UI t
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
+import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QComboBox,
@@ -25,15 +28,17 @@ from PySide6.QtWidgets import (
 )
 from superqt.utils import create_worker
 
+from core.dataset_views import model_shape_bins
 from core.family_analysis import FamilyResult, analyze_family, assignment_size, positive_outlines
-from core.family_config import FAMILIES, FamilyConfig, default_family_config
+from core.family_config import FAMILIES, FamilyConfig, default_family_config, with_params
 from core.input_mapping import map_boxes_to_image, map_boxes_to_input
 from gui.dataset_loader import retire
 from gui.family_panel import FamilyPanel
+from gui.histograms import ShapeDensity
 from gui.pixel_loader import PixelLoader
 from gui.spectrogram_view import SpectrogramView, family_legend_html
 from gui.state import AppState
-from gui.theme import MUTED
+from gui.theme import MUTED, level_colour
 
 POSITIVE_SHAPES = {"yolov5": "its positive grid cells (one per build_targets entry)",
                    "fcos": "its positive points", "atss": "its positive anchors",
@@ -48,7 +53,7 @@ class FamilyWindow(QDialog):
         super().__init__(parent)
         self.setWindowTitle("Detector families")
         self.setModal(False)
-        self.resize(1200, 760)
+        self.resize(1500, 820)
         self.state = state
         self.pixel_loader = pixel_loader
         self.config: FamilyConfig = default_family_config("yolov5")
@@ -81,11 +86,25 @@ class FamilyWindow(QDialog):
         self.view = SpectrogramView()
         self.legend = QLabel("", wordWrap=True, textFormat=Qt.TextFormat.RichText)
         self.legend.setStyleSheet(f"color: {MUTED};")
-        image = QWidget()
-        image_layout = QVBoxLayout(image)
+        self.density = ShapeDensity()
+        self.density.setMinimumWidth(300)
+        self.density_note = QLabel("", wordWrap=True)
+        self.density_note.setStyleSheet(f"color: {MUTED};")
+        self.anchor_squares: list[pg.ROI] = []
+        density = QWidget()
+        density_layout = QVBoxLayout(density)
+        density_layout.setContentsMargins(0, 0, 0, 0)
+        density_layout.addWidget(self.density, 1)
+        density_layout.addWidget(self.density_note)
+        image = QSplitter(Qt.Orientation.Horizontal)
+        image_side = QWidget()
+        image_layout = QVBoxLayout(image_side)
         image_layout.setContentsMargins(0, 0, 0, 0)
         image_layout.addWidget(self.view, 1)
         image_layout.addWidget(self.legend)
+        image.addWidget(image_side)
+        image.addWidget(density)
+        image.setSizes([520, 360])
         splitter = QSplitter()
         splitter.addWidget(side)
         splitter.addWidget(image)
@@ -157,6 +176,7 @@ class FamilyWindow(QDialog):
             return
         self.result = result
         self._show_report(result)
+        self._show_density(result)
         self.show_image(reset_zoom=False)
 
     def _on_errored(self, error: Exception) -> None:
@@ -180,6 +200,60 @@ class FamilyWindow(QDialog):
             for column, text in enumerate((name, f"{values.boxes:,d}",
                                            f"{100 * values.recall:.1f} %")):
                 self.classes.setItem(row, column, QTableWidgetItem(text))
+
+    # -- box shapes ------------------------------------------------------------------------------
+    def _show_density(self, result: FamilyResult) -> None:
+        """The boxes' width x height density (model-input pixels), the boxes without a positive
+        over it and, for YOLOv5, each anchor's ratio-test square — drag one to move the anchor."""
+        state, table = self.state, self.state.table
+        bins = model_shape_bins(table, state.model_input)
+        self.density.set_density(bins.grid_counts(), bins.width.edges, bins.height.edges)
+        missed = ~result.coverage.matched
+        self.density.set_unmatched(bins.widths[missed], bins.heights[missed])
+        if not self.density.user_moved_view:
+            self.density.fit((math.log10(bins.width.edges[0]), math.log10(bins.width.edges[-1])),
+                             (math.log10(bins.height.edges[0]),
+                              math.log10(bins.height.edges[-1])))
+        self._show_anchor_squares()
+
+    def _show_anchor_squares(self) -> None:
+        for square in self.anchor_squares:
+            self.density.plot.removeItem(square)
+        self.anchor_squares = []
+        config = self.config
+        if config.framework != "yolov5":
+            self.density_note.setText("red: boxes without a positive (this family has no "
+                                      "anchor shapes to place here)")
+            return
+        half = math.log10(config.params.anchor_t)
+        for level, anchors in enumerate(config.params.anchors):
+            pen = pg.mkPen(level_colour(level), width=1.5)
+            for index, (w, h) in enumerate(anchors):
+                square = pg.ROI((math.log10(w) - half, math.log10(h) - half),
+                                (2 * half, 2 * half), pen=pen, movable=True, rotatable=False,
+                                resizable=False, removable=False)
+                square.setZValue(20)
+                square.sigRegionChangeFinished.connect(
+                    lambda roi, level=level, index=index: self._on_square_moved(roi, level,
+                                                                                index))
+                self.density.plot.addItem(square)
+                self.anchor_squares.append(square)
+        self.density_note.setText("each square: the (w, h) an anchor takes under anchor_t "
+                                  "(one colour per level); drag one to move its anchor · red: "
+                                  "boxes without a positive")
+
+    def _on_square_moved(self, roi: pg.ROI, level: int, index: int) -> None:
+        """A dragged square: its centre is the anchor's new (w, h)."""
+        x, y = roi.pos()
+        half = math.log10(self.config.params.anchor_t)
+        w, h = (float(f"{10 ** (v + half):.4g}") for v in (x, y))
+        anchors = [list(level_anchors) for level_anchors in self.config.params.anchors]
+        if anchors[level][index] == (w, h):
+            return
+        anchors[level][index] = (w, h)
+        config = with_params(self.config, anchors=tuple(tuple(a) for a in anchors))
+        self.panel.set_config(config)
+        self.set_config(config)
 
     # -- the image on screen ---------------------------------------------------------------------
     def _image_boxes(self) -> tuple[np.ndarray, np.ndarray, tuple[int, int]]:

@@ -3,6 +3,8 @@ window's image and selection, with the selected box's positives drawn."""
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 
@@ -71,3 +73,18 @@ def test_positive_outlines_count_what_the_assigner_counts():
         for box in range(2):
             assert len(positive_outlines(config, boxes, (512, 512), box)) == \
                 assigned.positives[box], (name, box)
+
+
+def test_dragging_an_anchor_square_moves_that_anchor(family_window, qtbot):
+    squares = family_window.anchor_squares
+    assert len(squares) == 9  # yolov5s: 3 anchors on 3 levels
+    half = math.log10(4.0)
+    x, y = squares[4].pos()  # level 1, anchor 1: 62 x 45
+    assert (10 ** (x + half), 10 ** (y + half)) == pytest.approx((62.0, 45.0))
+    squares[4].setPos((math.log10(300.0) - half, math.log10(5.0) - half))  # a long thin strip
+    qtbot.waitUntil(lambda: family_window.result.config.params.anchors[1][1] == (300.0, 5.0)
+                    and not family_window.busy, timeout=60_000)
+    assert family_window.panel.config() == family_window.config
+    missed = ~family_window.result.coverage.matched
+    x_points, _ = family_window.density.unmatched.getData()
+    assert len(x_points) == int(missed.sum())
