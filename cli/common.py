@@ -1,4 +1,5 @@
-"""Pieces the headless commands share: dataset arguments, loading with a progress bar, output."""
+"""Pieces the headless commands share: dataset arguments, loading with a progress bar, the
+progress bar of a long computation, the text bar of recall against its ceiling, output."""
 
 from __future__ import annotations
 
@@ -8,7 +9,8 @@ import io
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 import orjson
 from tqdm import tqdm
@@ -22,6 +24,7 @@ from core.input_mapping import RESIZE_MODES
 from core.sources import load_table
 
 DEFAULT_DATASET = "demo"
+RECALL_BAR_WIDTH = 30  # characters of `recall_bar`: 0 to 100 %
 
 
 def add_dataset_arguments(parser: argparse.ArgumentParser) -> None:
@@ -59,6 +62,30 @@ def load_dataset(args: argparse.Namespace, warm_up: bool = True) -> tuple[BoxTab
     if warm_up:
         warming.join()  # counted as loading: the user waits for it before coverage starts
     return table, time.perf_counter() - start
+
+
+@contextmanager
+def progress_bar(label: str) -> Iterator[Callable[[float, str], None]]:
+    """A tqdm bar on stderr (only on a terminal) labelled `label`; yields the callback that
+    feeds it the (fraction done in [0, 1], message) progress reports of `core.optimizer.optimize`,
+    `core.anchor_budget.sweep` and `core.stft_sweep.stft_sweep`."""
+    with tqdm(total=1000, desc=label, file=sys.stderr, leave=False,
+              disable=None if sys.stderr.isatty() else True) as bar:
+        def progress(fraction: float, message: str) -> None:
+            bar.update(int(1000 * fraction) - bar.n)
+            bar.set_postfix_str(message, refresh=False)
+
+        yield progress
+
+
+def recall_bar(recall: float, ceiling: float) -> str:
+    """`recall` (a share in [0, 1]) as RECALL_BAR_WIDTH cells on a 0-100 % scale, `█` filled
+    and `·` empty, with the cell of `ceiling` (a share too) marked `|`."""
+    filled = round(recall * RECALL_BAR_WIDTH)
+    mark = min(round(ceiling * RECALL_BAR_WIDTH), RECALL_BAR_WIDTH - 1)
+    cells = ["█" if i < filled else "·" for i in range(RECALL_BAR_WIDTH)]
+    cells[mark] = "|"
+    return "".join(cells)
 
 
 def print_json(data: dict) -> None:

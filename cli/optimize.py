@@ -6,19 +6,18 @@ config, print before / after and warn when what is left is beyond the grid's cei
 from __future__ import annotations
 
 import argparse
-import sys
 import time
-from contextlib import contextmanager
 from pathlib import Path
 
-from tqdm import tqdm
-
 from cli.common import (
+    RECALL_BAR_WIDTH,
     add_dataset_arguments,
     add_model_input_arguments,
     head_block,
     load_dataset,
     print_json,
+    progress_bar,
+    recall_bar,
 )
 from cli.optimize_family import run_family_optimize
 from core.analysis import CoverageSession, parse_input_size
@@ -117,18 +116,6 @@ def _counts(text: str, option: str) -> list[int]:
     return values
 
 
-@contextmanager
-def _progress_bar(label: str):
-    """A tqdm bar on stderr fed by the optimizer's (fraction, message) callback."""
-    with tqdm(total=1000, desc=label, file=sys.stderr, leave=False,
-              disable=None if sys.stderr.isatty() else True) as bar:
-        def progress(fraction: float, message: str) -> None:
-            bar.update(int(1000 * fraction) - bar.n)
-            bar.set_postfix_str(message, refresh=False)
-
-        yield progress
-
-
 def run(args: argparse.Namespace) -> int:
     if not args.out:
         raise InputError("--out is required: the file to write the optimised config to "
@@ -153,7 +140,7 @@ def run(args: argparse.Namespace) -> int:
                "session": session}
     if sweep_grid is not None:
         return _run_sweep(args, table, config, sweep_grid, options, load_seconds)
-    with _progress_bar("optimizing") as progress:
+    with progress_bar("optimizing") as progress:
         result = optimize(table, config, ratios, scales, effort=args.effort or DEFAULT_EFFORT,
                           time_budget=budget,
                           max_evaluations=max_evaluations, progress=progress, **options)
@@ -172,7 +159,7 @@ def run(args: argparse.Namespace) -> int:
 def _run_sweep(args, table, config, grid, options: dict, load_seconds: float) -> int:
     effort = args.effort or SWEEP_EFFORT
     started = time.perf_counter()
-    with _progress_bar("anchor budget") as progress:
+    with progress_bar("anchor budget") as progress:
         points = sweep(table, config, *grid, effort=effort, progress=progress, **options)
     folder = Path(args.out)
     try:
@@ -198,18 +185,6 @@ def _run_sweep(args, table, config, grid, options: dict, load_seconds: float) ->
     return 0
 
 
-BAR_WIDTH = 30
-
-
-def _bar(recall: float, ceiling: float) -> str:
-    """Recall as a bar on a 0-100 % scale, with the ceiling marked by `|`."""
-    filled = round(recall * BAR_WIDTH)
-    mark = min(round(ceiling * BAR_WIDTH), BAR_WIDTH - 1)
-    cells = ["█" if i < filled else "·" for i in range(BAR_WIDTH)]
-    cells[mark] = "|"
-    return "".join(cells)
-
-
 def format_sweep(table, config, points, effort: str, folder: str, seconds: float) -> str:
     framework = FRAMEWORKS[config.framework]
     ceiling = points[0].ceiling_recall if points else 0.0
@@ -222,7 +197,7 @@ def format_sweep(table, config, points, effort: str, folder: str, seconds: float
         "on this grid: more anchors cannot pass it)",
         "",
         f"  {'anchors':>7}  {'R':>2} {'S':>2}  {'recall':>8}  {'positives/box':>13}  0 %"
-        f"{'100 %':>{BAR_WIDTH - 1}}",
+        f"{'100 %':>{RECALL_BAR_WIDTH - 1}}",
     ]
     for point in sorted(points, key=lambda p: (p.anchors_per_location, p.scales)):
         head = ("  pretrained head size"
@@ -230,7 +205,7 @@ def format_sweep(table, config, points, effort: str, folder: str, seconds: float
                 else "")
         lines.append(f"  {point.anchors_per_location:>7}  {point.ratios:>2} {point.scales:>2}  "
                      f"{_percent(point.recall):>8}  {point.mean_positives_per_box:>13.2f}  "
-                     f"{_bar(point.recall, ceiling)}{head}")
+                     f"{recall_bar(point.recall, ceiling)}{head}")
     lines += ["", f"wrote {len(points)} configs to {folder}/ (anchors_R<R>_S<S>.json)"]
     return "\n".join(lines)
 

@@ -18,7 +18,7 @@ from core.boxes import BoxTable
 from core.coverage import BoxCoverage, CoverageEngine, CoverageReport, MatchRule, summarize
 from core.errors import InputError
 from core.estimate import SAMPLE_BOXES, Estimate, estimate_report, sample_images
-from core.input_mapping import RESIZE_MODES, map_boxes_to_input
+from core.input_mapping import RESIZE_MODES, check_resizable, map_boxes_to_input
 
 
 @dataclass(frozen=True)
@@ -100,8 +100,12 @@ class CoverageSession:
     sample_boxes = SAMPLE_BOXES  # boxes in the estimate's sample of whole images
 
     def __init__(self, table: BoxTable, model_input: ModelInput = ModelInput()):
+        """InputError if the model input cannot take one of the table's images (it would be
+        resized to 0 px: `core.input_mapping.check_resizable`)."""
         self.table = table
         self.model_input = model_input
+        check_resizable(table.image_heights, table.image_widths, model_input.size,
+                        model_input.resize, image_ids=table.image_ids)
         x1, y1, x2, y2, heights, widths = map_boxes_to_input(
             table.x1, table.y1, table.x2, table.y2, table.image, table.image_heights,
             table.image_widths, model_input.size, model_input.resize)

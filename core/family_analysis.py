@@ -19,7 +19,7 @@ from core.assigners import yolov5
 from core.assigners.common import MATCHED, MISS_REASONS, BoxAssignment
 from core.boxes import BoxTable
 from core.family_config import FamilyConfig
-from core.input_mapping import map_boxes_to_input
+from core.input_mapping import check_resizable, map_boxes_to_input
 
 YOLO_FAMILIES = ("yolov5", "yolov8")
 NATIVE = ModelInput()  # every image at its own size
@@ -158,6 +158,8 @@ def family_report(table: BoxTable, config: FamilyConfig, coverage: BoxAssignment
 
 def analyze_family(table: BoxTable, config: FamilyConfig,
                    model_input: ModelInput = NATIVE) -> FamilyResult:
+    check_resizable(table.image_heights, table.image_widths, model_input.size,
+                    model_input.resize, image_ids=table.image_ids)
     coverage = family_coverage(table, config, model_input)
     return FamilyResult(config, coverage, family_report(table, config, coverage, model_input),
                         model_input)

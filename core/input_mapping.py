@@ -10,15 +10,54 @@ detector moves them (docs/datasets.md `--input-size HxW --resize stretch|letterb
     coordinates, so x' = x / W * int(W*s), y' = y / H * int(H*s).
   * `placement="center"` — Keras 3 `layers.Resizing(pad_to_aspect_ratio=True)`, used by keras-hub's
     `ImageConverter`: x' = x*s + (W_in - W*s) // 2, y' = y*s + (H_in - H*s) // 2.
-Mapped boxes are clipped to the model input, as keras-cv does after padding.
+Mapped boxes are clipped to the model input, as keras-cv does after padding. An image so long and
+thin that `top_left` letterboxing truncates a side to 0 px cannot be resized at all;
+`check_resizable` names it.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
+
+from core.errors import InputError
 
 RESIZE_MODES = ("stretch", "letterbox")
 PLACEMENTS = ("top_left", "center")
+
+
+def letterbox_size(height, width, input_size: tuple[int, int]):
+    """`(height, width)` in whole model-input pixels that `letterbox` with `top_left` placement
+    resizes an image of `height` x `width` px to, before padding: floor(H * s) x floor(W * s)
+    with s = min(H_in / H, W_in / W) (float64 scalars or arrays, like the arguments). A side is
+    0 when the image is so long and thin that it would be under one pixel."""
+    height, width = np.asarray(height, np.float64), np.asarray(width, np.float64)
+    s = np.minimum(input_size[0] / height, input_size[1] / width)
+    return np.floor(height * s), np.floor(width * s)
+
+
+def check_resizable(image_heights, image_widths, input_size: tuple[int, int] | None,
+                    resize: str = "stretch", placement: str = "top_left",
+                    image_ids: Sequence | None = None) -> None:
+    """InputError naming the first image that `resize` into `input_size` would make 0 px tall
+    or wide (only `letterbox` with `top_left` placement truncates sizes to whole pixels; keras-cv
+    cannot resize such an image, and every box on it would be empty). `image_ids`, if given,
+    name the images in the message beside their index."""
+    if input_size is None or resize != "letterbox" or placement != "top_left":
+        return
+    heights, widths = letterbox_size(image_heights, image_widths, input_size)
+    bad = np.flatnonzero((heights < 1) | (widths < 1))
+    if len(bad) == 0:
+        return
+    index = int(bad[0])
+    name = f"image {index}" if image_ids is None else f"image {index} (id {image_ids[index]})"
+    side = "tall" if heights[index] < 1 else "wide"
+    more = len(bad) - 1
+    others = f" (and {more} more image{'s' * (more != 1)})" if more else ""
+    raise InputError(f"{name} is {int(image_heights[index])} x {int(image_widths[index])} px: "
+                     f"letterboxed into {input_size[0]} x {input_size[1]} it would be 0 px "
+                     f"{side}{others}")
 
 
 def map_boxes_to_input(
@@ -46,14 +85,13 @@ def map_boxes_to_input(
     if resize == "stretch":
         sx, sy = w_in / w, h_in / h
         ox = oy = np.zeros(len(image))
+    elif placement == "top_left":
+        scaled_h, scaled_w = letterbox_size(h, w, (h_in, w_in))
+        sx, sy = scaled_w / w, scaled_h / h
+        ox = oy = np.zeros(len(image))
     else:
-        s = np.minimum(h_in / h, w_in / w)
-        if placement == "top_left":
-            sx, sy = np.floor(w * s) / w, np.floor(h * s) / h
-            ox = oy = np.zeros(len(image))
-        else:
-            sx = sy = s
-            ox, oy = (w_in - w * s) // 2, (h_in - h * s) // 2
+        sx = sy = np.minimum(h_in / h, w_in / w)
+        ox, oy = (w_in - w * sx) // 2, (h_in - h * sy) // 2
     mx1 = np.clip(boxes[0] * sx + ox, 0, w_in)
     my1 = np.clip(boxes[1] * sy + oy, 0, h_in)
     mx2 = np.clip(boxes[2] * sx + ox, 0, w_in)
@@ -69,7 +107,8 @@ def map_boxes_to_image(
     placement: str = "top_left",
 ) -> np.ndarray:
     """Inverse of `map_boxes_to_input` for one image: (k, 4) model-input boxes (e.g. anchors)
-    back into that image's pixels, so the viewer can draw them over the spectrogram."""
+    back into that image's pixels, so the viewer can draw them over the spectrogram. Along a side
+    that letterboxing makes 0 px (`check_resizable`), coordinates come back inf or NaN."""
     boxes = np.asarray(xyxy, np.float64).reshape(-1, 4)
     if input_size is None:
         return boxes.copy()
@@ -77,11 +116,11 @@ def map_boxes_to_image(
     h, w = float(image_height), float(image_width)
     if resize == "stretch":
         sx, sy, ox, oy = w_in / w, h_in / h, 0.0, 0.0
+    elif placement == "top_left":
+        scaled_h, scaled_w = letterbox_size(h, w, (h_in, w_in))
+        sx, sy, ox, oy = scaled_w / w, scaled_h / h, 0.0, 0.0
     else:
-        s = min(h_in / h, w_in / w)
-        if placement == "top_left":
-            sx, sy, ox, oy = np.floor(w * s) / w, np.floor(h * s) / h, 0.0, 0.0
-        else:
-            sx = sy = s
-            ox, oy = (w_in - w * s) // 2, (h_in - h * s) // 2
-    return (boxes - np.array([ox, oy, ox, oy])) / np.array([sx, sy, sx, sy])
+        sx = sy = min(h_in / h, w_in / w)
+        ox, oy = (w_in - w * sx) // 2, (h_in - h * sy) // 2
+    with np.errstate(divide="ignore", invalid="ignore"):  # a 0 px side: no finite inverse
+        return (boxes - np.array([ox, oy, ox, oy])) / np.array([sx, sy, sx, sy])

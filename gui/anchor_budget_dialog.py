@@ -4,10 +4,8 @@ clicking a grid point loads its config (`core.anchor_budget.sweep` does the work
 
 from __future__ import annotations
 
-import threading
-
 import pyqtgraph as pg
-from PySide6.QtCore import Qt, QTimer
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
@@ -20,35 +18,23 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
-from superqt.utils import create_worker
 
 from core.anchor_budget import RATIO_COUNTS, SCALE_COUNTS, SWEEP_EFFORT, BudgetPoint, sweep
 from core.frameworks import FRAMEWORKS
 from core.optimizer import EFFORTS
-from gui.dataset_loader import retire
-from gui.optimize_dialog import config_numbers
+from gui.background_run import BackgroundRun
+from gui.formatting import config_numbers
+from gui.point_plot import AXIS_PEN, SYMBOL_SIZE, PointPlot
 from gui.state import AppState
 from gui.theme import BACKGROUND, MUTED, TEXT, set_text_colour
 
-POLL_MS = 100
 MAX_RATIOS = 12  # the optimize dialog's limits
 MAX_SCALES = 6
 # One colour and symbol per scale count S, readable on the dark plot background and told apart
 # by shape too (not the level colours of the theme: a scale count is not a pyramid level).
 SCALE_COUNT_COLOURS = ("#5aa9ff", "#ffa04d", "#6fd08c", "#e77ee8", "#f2df5c", "#b4a7ff")
 SCALE_COUNT_SYMBOLS = ("o", "s", "t", "d", "star", "h")
-AXIS_PEN = pg.mkPen("#8a8e96")
 CEILING_PEN = pg.mkPen(TEXT, width=1.5, style=Qt.PenStyle.DashLine)
-CURRENT_PEN = pg.mkPen(MUTED, width=1.5, style=Qt.PenStyle.DotLine)
-LABEL_FILL = pg.mkBrush(30, 31, 34, 210)
-HOVER_PEN = pg.mkPen(TEXT, width=2)
-SELECTED_PEN = pg.mkPen("#ffffff", width=2.5)
-SYMBOL_SIZE = 9
-Y_HEADROOM = 8  # % above 100: room for the ceiling's label however high the ceiling
-HIT_SIZE = 16  # px: the invisible, hoverable and clickable spot over each point
-RING_SIZE = 19  # px: the ring round the grid point whose config is the current one
-NO_PEN = pg.mkPen(None)
-NO_BRUSH = pg.mkBrush(0, 0, 0, 0)
 HINT = "Hover a point for its config; click it to load that config."
 
 
@@ -103,9 +89,7 @@ class AnchorBudgetDialog(QDialog):
         self.state = state
         self.points: list[BudgetPoint] = []
         self.series: dict[int, pg.PlotDataItem] = {}  # scale count S -> its line and symbols
-        self._worker = None
-        self._stop: threading.Event | None = None  # the running sweep's cancel flag
-        self._progress = (0.0, "")
+        self.background = BackgroundRun(self)
 
         self.ratio_range = CountRange(MAX_RATIOS, min(RATIO_COUNTS), max(RATIO_COUNTS))
         self.scale_range = CountRange(MAX_SCALES, min(SCALE_COUNTS), max(SCALE_COUNTS))
@@ -133,7 +117,8 @@ class AnchorBudgetDialog(QDialog):
 
         self.note = QLabel(self._note_text(), wordWrap=True)
         set_text_colour(self.note, MUTED)
-        self.plot_widget = pg.PlotWidget()
+        self.plot_widget = PointPlot("anchors per location (R × S)", "recall (%)",
+                                     lambda point: point_summary(point, "\n"))
         self.plot_widget.setMinimumHeight(340)
         self._build_plot()
         self.info = QLabel(HINT, wordWrap=True)
@@ -144,8 +129,6 @@ class AnchorBudgetDialog(QDialog):
         self.cancel_button = QPushButton("Cancel")
         self.cancel_button.setToolTip("Stop the sweep; the points finished so far are shown")
         self.close_button = QPushButton("Close")
-        for button in (self.cancel_button, self.close_button):
-            button.setAutoDefault(False)
         self.run_button.setDefault(True)
         buttons = QHBoxLayout()
         buttons.addWidget(self.status, 1)
@@ -160,15 +143,18 @@ class AnchorBudgetDialog(QDialog):
         layout.addLayout(buttons)
 
         self.run_button.clicked.connect(self.run)
-        self.cancel_button.clicked.connect(self.cancel)
         self.close_button.clicked.connect(self.reject)
+        self.plot_widget.point_clicked.connect(self.choose)
+        self.plot_widget.point_hovered.connect(self._on_point_hovered)
         for spin in (self.ratio_range.first, self.ratio_range.last, self.scale_range.first,
                      self.scale_range.last):
             spin.valueChanged.connect(self._show_grid_size)
         state.config_changed.connect(self._show_current)
         state.dataset_changed.connect(self._show_readiness)
-        self._timer = QTimer(self, interval=POLL_MS)
-        self._timer.timeout.connect(self._show_progress)
+        self.background.connect_controls(self.progress_bar, self.status, self.cancel_button,
+                                         self.close_button, failure="sweep failed")
+        self.background.running_changed.connect(self._set_running)
+        self.background.returned.connect(self._on_returned)
         self._set_running(False)
         self._show_grid_size()
         self._show_current()
@@ -183,51 +169,21 @@ class AnchorBudgetDialog(QDialog):
                 "re-initialises the head's classification and box-regression output convolutions.")
 
     def _build_plot(self) -> None:
-        widget = self.plot_widget
-        widget.setBackground(BACKGROUND)
-        plot = widget.getPlotItem()
-        for name in ("bottom", "left"):
-            axis = plot.getAxis(name)
-            axis.setPen(AXIS_PEN)
-            axis.setTextPen(pg.mkPen(TEXT))
-        plot.setLabel("bottom", "anchors per location (R × S)", color=TEXT, size="10pt")
-        plot.setLabel("left", "recall (%)", color=TEXT, size="10pt")
-        plot.showGrid(x=True, y=True, alpha=0.12)
-        plot.setMenuEnabled(False)
-        plot.hideButtons()
-        plot.getViewBox().setMouseEnabled(x=False, y=False)
+        """A legend of the scale counts and the ceiling's line, on the point plot."""
+        plot = self.plot_widget.getPlotItem()
+        self.current_line = self.plot_widget.current_line
+        self.selected_ring = self.plot_widget.selected_ring
         self.legend = plot.addLegend(offset=(-10, -10), labelTextColor=TEXT,
                                      brush=pg.mkBrush(30, 31, 34, 220), pen=AXIS_PEN)
-        self.ceiling_line = pg.InfiniteLine(
-            angle=0, pen=CEILING_PEN, movable=False, label="",
-            labelOpts={"position": 0.06, "anchors": [(0.0, 1.0), (0.0, 1.0)], "color": TEXT,
-                       "fill": LABEL_FILL})
-        # the label stays inside the plot: right of the line in the left half, else left of it
-        self.current_line = pg.InfiniteLine(
-            angle=90, pen=CURRENT_PEN, movable=False, label="",
-            labelOpts={"position": 0.96, "anchors": [(0.0, 0.0), (1.0, 0.0)], "color": MUTED,
-                       "fill": LABEL_FILL})
-        for line in (self.ceiling_line, self.current_line):
-            line.setVisible(False)
-            plot.addItem(line, ignoreBounds=True)
-        # one item over all points: the hover tool tip, the click, a ring while hovered
-        self.hit_points = pg.ScatterPlotItem(
-            size=HIT_SIZE, pen=NO_PEN, brush=NO_BRUSH, hoverable=True, hoverPen=HOVER_PEN,
-            tip=lambda x, y, data: point_summary(data, "\n"))
-        self.hit_points.setZValue(30)
-        self.hit_points.sigClicked.connect(self._on_points_clicked)
-        self.hit_points.sigHovered.connect(self._on_points_hovered)
-        self.selected_ring = pg.ScatterPlotItem(size=RING_SIZE, pen=SELECTED_PEN, brush=NO_BRUSH)
-        self.selected_ring.setZValue(25)
-        plot.addItem(self.hit_points)
-        plot.addItem(self.selected_ring)
+        self.ceiling_line = self.plot_widget.add_line(0, CEILING_PEN, TEXT, 0.06, (0.0, 1.0),
+                                                      (0.0, 1.0))
         self._set_ranges()
 
     # -- running --------------------------------------------------------------------------------
     @property
     def running(self) -> bool:
         """A sweep is under way (and its result still wanted)."""
-        return self._worker is not None
+        return self.background.running
 
     def run(self) -> None:
         """Start the sweep over the chosen grid; the points replace the previous ones when it
@@ -235,66 +191,25 @@ class AnchorBudgetDialog(QDialog):
         state = self.state
         if state.table is None or self.running:
             return
-        stop = threading.Event()
-        self._stop = stop
-        self._progress = (0.0, "starting")
         self._show_points([])
         self.info.setText(HINT)
-        worker = create_worker(
+        self.background.start(
             sweep, state.table, state.config, self.ratio_range.counts(),
             self.scale_range.counts(), effort=self.effort_combo.currentText(),
-            model_input=state.model_input, progress=self._on_progress, cancelled=stop.is_set,
-            _start_thread=False, _ignore_errors=True)
-        worker.returned.connect(self._on_returned)
-        worker.errored.connect(self._on_errored)
-        self._worker = worker
-        self._set_running(True)
-        worker.start()
-
-    def cancel(self) -> None:
-        """Stop the sweep: the finished points (and the running one, as far as it got) show."""
-        if self._stop is not None and self.running:
-            self._stop.set()
-            self.status.setText("stopping…")
-
-    def done(self, result: int) -> None:
-        """Closing cancels a running sweep; it ends on its own, its result unobserved."""
-        if self.running:
-            self._stop.set()
-            retire(self._worker)
-            self._worker = None
-        self._timer.stop()
-        super().done(result)
-
-    def _on_progress(self, fraction: float, message: str) -> None:  # worker thread
-        self._progress = (fraction, message)
-
-    def _show_progress(self) -> None:
-        fraction, message = self._progress
-        self.progress_bar.setValue(int(1000 * min(max(fraction, 0.0), 1.0)))
-        if not self._stop.is_set():
-            self.status.setText(message)
+            model_input=state.model_input)
 
     def _set_running(self, running: bool) -> None:
-        self.run_button.setEnabled(not running and self._ready())
-        self.cancel_button.setVisible(running)
-        self.close_button.setVisible(not running)
         for control in (self.ratio_range, self.scale_range, self.effort_combo):
             control.setEnabled(not running)
-        if running:
-            self._show_progress()
-            self._timer.start()
-        else:
-            self._timer.stop()
-            self._show_readiness()
+        self._show_readiness()
 
     def _ready(self) -> bool:
         return self.state.table is not None and not self.state.partial
 
     def _show_readiness(self) -> None:
+        self.run_button.setEnabled(self._ready() and not self.running)
         if self.running:
             return
-        self.run_button.setEnabled(self._ready())
         if self.state.table is None:
             self.status.setText("Load a dataset first.")
         elif self.state.partial:
@@ -306,24 +221,15 @@ class AnchorBudgetDialog(QDialog):
                                 "each")
 
     def _on_returned(self, points: list[BudgetPoint]) -> None:
-        stopped = self._stop.is_set()
-        self._worker = None
-        self._set_running(False)
         self._show_points(points)
-        self.progress_bar.setValue(1000)
         seconds = sum(point.seconds for point in points)
-        if stopped:
+        if self.background.cancel_requested:
             self.status.setText(f"cancelled after {len(points)} grid point"
                                 f"{'s' * (len(points) != 1)} ({seconds:.1f} s); the last one "
                                 "only as far as it got")
         else:
             self.status.setText(f"{len(points)} grid points in {seconds:.1f} s — click a point "
                                 "to load its config")
-
-    def _on_errored(self, error: Exception) -> None:
-        self._worker = None
-        self._set_running(False)
-        self.status.setText(f"sweep failed: {error}")
 
     # -- drawing --------------------------------------------------------------------------------
     def _show_points(self, points: list[BudgetPoint]) -> None:
@@ -344,9 +250,8 @@ class AnchorBudgetDialog(QDialog):
                 name=f"S = {scales}")
             plot.addItem(item)
             self.series[scales] = item
-        self.hit_points.setData(
-            x=[p.anchors_per_location for p in points], y=[100 * p.recall for p in points],
-            data=list(points))
+        self.plot_widget.set_points([p.anchors_per_location for p in points],
+                                    [100 * p.recall for p in points], points)
         # visible first: a hidden line's label ignores new text
         self.ceiling_line.setVisible(bool(points))
         if points:
@@ -362,10 +267,8 @@ class AnchorBudgetDialog(QDialog):
         self.current_line.setPos(count)
         self.current_line.label.setFormat("current: {value:.0f}")
         chosen = self.chosen_point
-        if chosen is None:
-            self.selected_ring.setData(x=[], y=[])
-        else:
-            self.selected_ring.setData(x=[chosen.anchors_per_location], y=[100 * chosen.recall])
+        self.plot_widget.ring(None if chosen is None
+                              else (chosen.anchors_per_location, 100 * chosen.recall))
         self._set_ranges()
 
     @property
@@ -376,9 +279,7 @@ class AnchorBudgetDialog(QDialog):
     def _set_ranges(self) -> None:
         counts = [p.anchors_per_location for p in self.points]
         counts.append(self.state.config.anchors_per_location)
-        plot = self.plot_widget.getPlotItem()
-        plot.setXRange(0, max(counts) + 1, padding=0)
-        plot.setYRange(-2, 100 + Y_HEADROOM, padding=0)
+        self.plot_widget.set_x_range(0, max(counts) + 1)
 
     # -- choosing -------------------------------------------------------------------------------
     def choose(self, point: BudgetPoint) -> None:
@@ -390,13 +291,7 @@ class AnchorBudgetDialog(QDialog):
         self.status.setText(f"loaded {point.ratios} × {point.scales} config "
                             f"({100 * point.recall:.1f} % recall on all boxes)")
 
-    def _on_points_clicked(self, _item, spots, _event=None) -> None:
-        if len(spots):
-            self.choose(spots[0].data())
-
-    def _on_points_hovered(self, _item, spots, _event=None) -> None:
-        if len(spots):
-            self.info.setText(point_summary(spots[0].data()))
-        else:
-            chosen = self.chosen_point
-            self.info.setText(point_summary(chosen) if chosen is not None else HINT)
+    def _on_point_hovered(self, point: BudgetPoint | None) -> None:
+        """The hovered point in words; once the mouse leaves, the chosen one's (or the hint)."""
+        shown = point if point is not None else self.chosen_point
+        self.info.setText(HINT if shown is None else point_summary(shown))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, QTimer
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -15,18 +15,12 @@ from PySide6.QtWidgets import (
     QSpinBox,
     QVBoxLayout,
 )
-from superqt.utils import create_worker
 
 from core.anchor_config import head_compatibility
 from core.optimizer import DEFAULT_EFFORT, EFFORTS, OptimizeResult, optimize
+from gui.background_run import BackgroundRun
+from gui.formatting import config_numbers
 from gui.state import AppState
-
-POLL_MS = 100
-
-
-def config_numbers(values) -> str:
-    """A config's ratios, scales or sizes as the dialogs show them (4 significant digits)."""
-    return ", ".join(f"{v:.4g}" for v in values)
 
 
 class OptimizeDialog(QDialog):
@@ -39,9 +33,7 @@ class OptimizeDialog(QDialog):
         self.state = state
         config = state.config
         self.result: OptimizeResult | None = None
-        self._worker = None
-        self._cancel_requested = False
-        self._progress = (0.0, "")
+        self.background = BackgroundRun(self)
 
         self.ratio_spin = QSpinBox(minimum=1, maximum=12, value=len(config.aspect_ratios))
         self.scale_spin = QSpinBox(minimum=1, maximum=6, value=len(config.scales))
@@ -81,8 +73,6 @@ class OptimizeDialog(QDialog):
         self.apply_button.setToolTip("Use the optimized config in the main window")
         self.discard_button = QPushButton("Close")
         self.discard_button.setToolTip("Close without changing the config")
-        for button in (self.cancel_button, self.discard_button):
-            button.setAutoDefault(False)
         self.start_button.setDefault(True)
         buttons = QHBoxLayout()
         buttons.addStretch(1)
@@ -98,11 +88,12 @@ class OptimizeDialog(QDialog):
         layout.addLayout(buttons)
 
         self.start_button.clicked.connect(self.start)
-        self.cancel_button.clicked.connect(self.cancel)
         self.apply_button.clicked.connect(self.apply)
         self.discard_button.clicked.connect(self.reject)
-        self._timer = QTimer(self, interval=POLL_MS)
-        self._timer.timeout.connect(self._show_progress)
+        self.background.connect_controls(self.progress_bar, self.status, self.cancel_button,
+                                         self.discard_button, failure="optimisation failed")
+        self.background.running_changed.connect(self._set_running)
+        self.background.returned.connect(self._on_returned)
         self._set_running(False)
         self.apply_button.setEnabled(False)
         if state.table is None:
@@ -111,68 +102,36 @@ class OptimizeDialog(QDialog):
 
     @property
     def running(self) -> bool:
-        return self._worker is not None
+        return self.background.running
 
     def start(self) -> None:
         state = self.state
-        self._cancel_requested = False
         self.result = None
         self.apply_button.setEnabled(False)
         self.outcome.setText("")
-        worker = create_worker(
+        self.background.start(
             optimize, state.table, state.config, self.ratio_spin.value(),
             self.scale_spin.value(), seed=self.seed_spin.value(),
             effort=self.effort_combo.currentText(),
             max_evaluations=EFFORTS[self.effort_combo.currentText()].max_evaluations,
             optimize_size=self.size_check.isChecked(),
             monotonic_sizes=self.monotonic_check.isChecked(), model_input=state.model_input,
-            time_budget=float(self.budget_spin.value()), progress=self._on_progress,
-            cancelled=lambda: self._cancel_requested, _start_thread=False, _ignore_errors=True)
-        worker.returned.connect(self._on_returned)
-        worker.errored.connect(self._on_errored)
-        self._worker = worker
-        self._set_running(True)
-        worker.start()
-
-    def cancel(self) -> None:
-        """Stop the search; the best config found so far is still offered."""
-        if self.running:
-            self._cancel_requested = True
-            self.status.setText("stopping…")
-        else:
-            self.reject()
+            time_budget=float(self.budget_spin.value()))
 
     def apply(self) -> None:
         if self.result is not None:
             self.state.set_config(self.result.config)
         self.accept()
 
-    def _on_progress(self, fraction: float, message: str) -> None:  # worker thread
-        self._progress = (fraction, message)
-
-    def _show_progress(self) -> None:
-        fraction, message = self._progress
-        self.progress_bar.setValue(int(1000 * min(max(fraction, 0.0), 1.0)))
-        self.status.setText(message)
-
     def _set_running(self, running: bool) -> None:
         self.start_button.setEnabled(not running)
-        self.cancel_button.setVisible(running)
-        self.discard_button.setVisible(not running)
         for control in (self.ratio_spin, self.scale_spin, self.effort_combo, self.budget_spin,
                         self.seed_spin, self.size_check):
             control.setEnabled(not running)
         self.monotonic_check.setEnabled(not running and self.size_check.isChecked())
-        if running:
-            self._timer.start()
-        else:
-            self._timer.stop()
 
     def _on_returned(self, result: OptimizeResult) -> None:
-        self._worker = None
-        self._set_running(False)
         self.result = result
-        self.progress_bar.setValue(1000)
         before, after = result.before, result.report
         stopped = " (cancelled: best so far)" if result.stopped == "cancelled" else ""
         self.status.setText(f"{result.evaluations} evaluations in {result.seconds:.1f} s"
@@ -193,12 +152,3 @@ class OptimizeDialog(QDialog):
         self.apply_button.setEnabled(True)
         self.apply_button.setDefault(True)
         self.apply_button.setFocus()
-
-    def _on_errored(self, error: Exception) -> None:
-        self._worker = None
-        self._set_running(False)
-        self.status.setText(f"optimisation failed: {error}")
-
-    def reject(self) -> None:
-        self._cancel_requested = True
-        super().reject()

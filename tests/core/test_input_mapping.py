@@ -1,11 +1,20 @@
-"""Boxes mapped into model-input pixels: stretch, letterbox (both placements), identity."""
+"""Boxes mapped into model-input pixels: stretch, letterbox (both placements), identity; an image
+that letterboxing would make 0 px tall or wide is named, not a crash."""
 
 from __future__ import annotations
+
+import warnings
 
 import numpy as np
 import pytest
 
-from core.input_mapping import map_boxes_to_input
+from core.errors import InputError
+from core.input_mapping import (
+    check_resizable,
+    letterbox_size,
+    map_boxes_to_image,
+    map_boxes_to_input,
+)
 
 
 def test_identity_keeps_boxes_and_sizes():
@@ -57,8 +66,6 @@ def test_bad_arguments():
 
 
 def test_map_boxes_to_image_inverts_the_mapping():
-    from core.input_mapping import map_boxes_to_image
-
     rng = np.random.default_rng(4)
     heights, widths = np.array([300, 90]), np.array([500, 700])
     for resize in ("stretch", "letterbox"):
@@ -72,3 +79,55 @@ def test_map_boxes_to_image_inverts_the_mapping():
                 back = map_boxes_to_image(model, heights[image], widths[image], (256, 320),
                                           resize, placement)
                 np.testing.assert_allclose(back, boxes, atol=1e-9)
+
+
+def test_letterbox_size_truncates_to_whole_pixels():
+    heights, widths = letterbox_size([100, 8, 2, 1], [300, 125_000, 1024, 1025], (512, 512))
+    assert heights.tolist() == [170, 0, 1, 0]  # int(100 * 512 / 300); a long strip: 0 rows
+    assert widths.tolist() == [512, 512, 512, 512]
+
+
+def test_an_image_letterboxed_to_zero_pixels_is_named():
+    ids = np.array(["wide", "rec", "rec2", "rec3"])
+    with pytest.raises(InputError) as caught:
+        check_resizable([100, 8, 4, 1], [300, 125_000, 125_000, 1025], (512, 512), "letterbox",
+                        image_ids=ids)
+    assert str(caught.value) == ("image 1 (id rec) is 8 x 125000 px: letterboxed into 512 x 512 "
+                                 "it would be 0 px tall (and 2 more images)")
+    with pytest.raises(InputError) as caught:
+        check_resizable([125_000], [8], (512, 512), "letterbox")
+    assert str(caught.value) == ("image 0 is 125000 x 8 px: letterboxed into 512 x 512 it "
+                                 "would be 0 px wide")
+    check_resizable([100, 2], [300, 1024], (512, 512), "letterbox")  # 1 px is enough
+    for input_size, resize, placement in (((512, 512), "stretch", "top_left"),
+                                          ((512, 512), "letterbox", "center"),
+                                          (None, "letterbox", "top_left")):
+        check_resizable([8], [125_000], input_size, resize, placement)  # no truncation
+
+
+def test_a_zero_pixel_image_maps_without_error_and_analysis_refuses_it():
+    """The mapping stays total (the histograms bin whatever it gives: empty boxes), its inverse
+    has no finite answer and says so quietly; the coverage analysis names the image."""
+    from core.analysis import CoverageSession, ModelInput
+    from core.anchor_config import default_config
+    from core.boxes import BoxTableBuilder
+
+    _, y1, _, y2, heights, _ = map_boxes_to_input([10.0], [2.0], [500.0], [6.0], [0], [8],
+                                                  [125_000], (512, 512), "letterbox")
+    assert y1[0] == y2[0] == 0.0 and heights.tolist() == [512]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        back = map_boxes_to_image(np.array([[0.0, 0.0, 1.0, 1.0]]), 8, 125_000, (512, 512),
+                                  "letterbox")
+    assert np.isfinite(back[0, [0, 2]]).all() and not np.isfinite(back[0, [1, 3]]).any()
+
+    builder = BoxTableBuilder("test:strip")
+    builder.add_images(["strip"], [8], [125_000])
+    builder.add_boxes(np.zeros(1, np.int64), np.array([[10.0, 2.0, 500.0, 6.0]]),
+                      np.zeros(1, np.int32), np.zeros(1, np.int64))
+    table = builder.build()
+    with pytest.raises(InputError, match=r"^image 0 \(id strip\) is 8 x 125000 px: "):
+        CoverageSession(table, ModelInput((512, 512), "letterbox")).compute(
+            default_config("keras-cv"))
+    stretched = CoverageSession(table, ModelInput((512, 512), "stretch"))
+    assert len(stretched.compute(default_config("keras-cv")).coverage.matched) == 1

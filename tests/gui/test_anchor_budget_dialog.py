@@ -116,9 +116,8 @@ def test_closing_cancels_the_sweep(window, load, qtbot):
     load(window, SPEC)
     dialog = _dialog(qtbot, window, (1, 8), (1, 3), "normal")
     dialog.run()
-    stop = dialog._stop
     dialog.reject()
-    assert stop.is_set() and not dialog.running and not dialog.isVisible()
+    assert dialog.background.cancel_requested and not dialog.running and not dialog.isVisible()
     assert QThreadPool.globalInstance().waitForDone(30_000)  # the sweep ended on its own
     assert dialog.points == []  # its result went nowhere
 
