@@ -8,6 +8,7 @@ import time
 
 import numpy as np
 
+from cli.analyze_augment import add_augment_arguments, augment_requested, run_augment
 from cli.analyze_family import run_family
 from cli.common import (
     add_dataset_arguments,
@@ -17,6 +18,7 @@ from cli.common import (
     load_dataset,
     write_csv,
 )
+from cli.stft_sweep import add_stft_sweep_arguments, run_stft_sweep
 from core.analysis import CoverageResult, analyze, parse_input_size
 from core.anchor_config import config_to_dict, resolve_config
 from core.boxes import BoxTable
@@ -27,6 +29,8 @@ from core.frameworks import FRAMEWORKS
 
 PER_BOX_COLUMNS = ("image_id", "box_index", "class", "x1", "y1", "x2", "y2", "best_iou",
                    "positives", "matched", "best_level", "ceiling_iou")
+# appended when the dataset has physical units (docs/datasets.md); empty where an image has none
+PHYSICAL_COLUMNS = ("t_start_s", "t_stop_s", "f_low_hz", "f_high_hz")
 
 
 def add_parser(subparsers) -> None:
@@ -41,6 +45,8 @@ def add_parser(subparsers) -> None:
                         help="write one CSV row per box")
     parser.add_argument("--fail-under", type=float, default=None, metavar="R",
                         help="exit with code 1 when recall < R (a CI gate)")
+    add_stft_sweep_arguments(parser)
+    add_augment_arguments(parser)
     parser.set_defaults(run=run)
 
 
@@ -49,6 +55,13 @@ def run(args: argparse.Namespace) -> int:
     model_input = parse_input_size(args.input_size, args.resize)
     if args.fail_under is not None and not 0 <= args.fail_under <= 1:
         raise InputError(f"--fail-under must be a recall between 0 and 1, got {args.fail_under}")
+    if args.stft_sweep is not None or args.hop_ratio is not None:
+        if augment_requested(args):
+            raise InputError("--stft-sweep and --augment answer different questions: run them "
+                             "one at a time")
+        return run_stft_sweep(args, config, model_input)
+    if augment_requested(args):
+        return run_augment(args, config, model_input)
     if isinstance(config, FamilyConfig):
         return run_family(args, config, model_input)
     table, load_seconds = load_dataset(args)
@@ -63,6 +76,14 @@ def run(args: argparse.Namespace) -> int:
     return finish_report(args, report,
                          lambda: format_report(report, result.report, model_input.describe()),
                          result.report.recall, model_input)
+
+
+def physical_rows(table: BoxTable) -> list[tuple]:
+    """Per box the PHYSICAL_COLUMNS: start and stop time (s), lowest and highest frequency
+    (Hz); None (an empty cell) where the image's unit is not known. Needs `table.units`."""
+    extents = table.units.box_extents(table.image, table.x1, table.y1, table.x2, table.y2)
+    return list(zip(*(np.where(np.isfinite(values), values, None).tolist()
+                      for values in extents), strict=True))
 
 
 def per_box_rows(table: BoxTable, result: CoverageResult) -> list[tuple]:
@@ -82,7 +103,12 @@ def per_box_rows(table: BoxTable, result: CoverageResult) -> list[tuple]:
 
 
 def write_per_box_csv(path: str, table: BoxTable, result: CoverageResult) -> None:
-    write_csv(path, PER_BOX_COLUMNS, per_box_rows(table, result))
+    """PER_BOX_COLUMNS, then PHYSICAL_COLUMNS when the dataset has physical units."""
+    columns, rows = PER_BOX_COLUMNS, per_box_rows(table, result)
+    if table.units is not None:
+        columns += PHYSICAL_COLUMNS
+        rows = [row + cells for row, cells in zip(rows, physical_rows(table), strict=True)]
+    write_csv(path, columns, rows)
 
 
 def _percent(value: float) -> str:

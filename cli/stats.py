@@ -7,6 +7,7 @@ import time
 
 from cli.common import add_dataset_arguments, format_count_line, load_dataset, print_json
 from core.statistics import box_shape_stats
+from core.units import format_hertz, format_seconds, physical_ranges
 
 BAR_WIDTH = 40
 
@@ -22,6 +23,9 @@ def run(args: argparse.Namespace) -> int:
     table, load_seconds = load_dataset(args, warm_up=False)  # no coverage here
     start = time.perf_counter()
     stats = box_shape_stats(table)
+    physical = physical_ranges(table.units, table.image, table.widths, table.heights)
+    if physical is not None:  # only for datasets with physical units (docs/datasets.md)
+        stats["physical"] = physical
     report = {"dataset": table.summary(), **stats,
               "seconds": {"load": load_seconds, "stats": time.perf_counter() - start}}
     if args.json:
@@ -64,4 +68,19 @@ def format_report(report: dict) -> str:
     lines += format_histogram("Aspect ratio w/h", report["aspect_ratio"])
     lines.append("")
     lines += format_histogram("Side length sqrt(w*h), px", report["side_length"])
+    if "physical" in report:
+        lines += ["", *format_physical(report["physical"], total)]
     return "\n".join(lines)
+
+
+def format_physical(physical: dict, total: int) -> list[str]:
+    """Box duration and bandwidth: smallest, median and largest, in s and Hz."""
+    lines = ["Physical size"]
+    for key, name, fmt in (("duration_s", "duration", format_seconds),
+                           ("bandwidth_hz", "bandwidth", format_hertz)):
+        if key in physical:
+            block = physical[key]
+            boxes = "" if block["boxes"] == total else f"  ({block['boxes']:,d} boxes)"
+            lines.append(f"  {name:<10} {fmt(block['min'])} – {fmt(block['max'])}, "
+                         f"median {fmt(block['p50'])}{boxes}")
+    return lines

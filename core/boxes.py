@@ -1,7 +1,8 @@
 """The box table: every ground-truth box of a dataset as columnar numpy arrays, validated.
 
 Boxes are `x1, y1, x2, y2` float pixels in image coordinates (x along columns = time, y along rows =
-frequency, origin top-left). Invalid boxes are skipped and counted by reason; boxes partly outside
+frequency, origin top-left); `units` maps them to seconds and hertz when the source knows how
+(`core.units`). Invalid boxes are skipped and counted by reason; boxes partly outside
 their image are clipped to it and counted (docs/datasets.md).
 """
 
@@ -13,6 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from core.errors import InputError
+from core.units import ImageUnits, PhysicalAxes
 
 # Why a box was skipped; `reasons` arrays hold 0 for "kept" and 1 + the index in this tuple.
 SKIP_REASONS = (
@@ -50,6 +52,7 @@ class BoxTable:
     skipped: dict[str, int] = field(default_factory=dict)  # reason -> count, nonzero only
     clipped: int = 0
     spec: str = ""
+    units: ImageUnits | None = None  # per image: seconds / hertz of the pixels; None: unknown
 
     def __len__(self) -> int:
         return len(self.x1)
@@ -72,6 +75,10 @@ class BoxTable:
 
     def class_name(self, cls: int) -> str:
         return self.class_names.get(int(cls), str(int(cls)))
+
+    def physical_axes(self, image: int) -> PhysicalAxes | None:
+        """Seconds and hertz of image `image`'s pixels, or None when the source gave none."""
+        return None if self.units is None else self.units.of_image(image)
 
     def summary(self) -> dict:
         """The `dataset` block of the JSON reports (docs/coverage.md)."""
@@ -165,6 +172,7 @@ class BoxTableBuilder:
         self._image_ids: list[np.ndarray] = []
         self._heights = _GrowingArray(np.int32)
         self._widths = _GrowingArray(np.int32)
+        self._units: list[ImageUnits | None] = []  # per add_images call
         self.skipped = dict.fromkeys(SKIP_REASONS, 0)
         self.clipped = 0
         self.box_count = 0
@@ -173,13 +181,29 @@ class BoxTableBuilder:
     def image_count(self) -> int:
         return len(self._heights)
 
-    def add_images(self, image_ids: Sequence, heights, widths) -> int:
-        """Register images; returns the table index of the first one."""
+    def add_images(self, image_ids: Sequence, heights, widths,
+                   units: ImageUnits | None = None) -> int:
+        """Register images (with their physical units, if known); returns the table index of
+        the first one."""
         first = self.image_count
-        self._image_ids.append(np.asarray(image_ids).reshape(-1))
+        image_ids = np.asarray(image_ids).reshape(-1)
+        if units is not None and len(units) != len(image_ids):
+            raise ValueError(f"units for {len(units)} images, {len(image_ids)} images added")
+        self._image_ids.append(image_ids)
         self._heights.extend(heights)
         self._widths.extend(widths)
+        self._units.append(units)
         return first
+
+    def _build_units(self) -> ImageUnits | None:
+        if all(part is None for part in self._units):
+            return None
+        counts = [len(ids) for ids in self._image_ids]
+        units = ImageUnits.concatenate([ImageUnits.unknown(n) if part is None else part
+                                        for part, n in zip(self._units, counts, strict=True)])
+        self._units = [units]
+        self._image_ids = [np.concatenate(self._image_ids)]
+        return units if units.knows_any else None
 
     def add_boxes(
         self,
@@ -232,6 +256,7 @@ class BoxTableBuilder:
             image = cls = box_index = np.zeros(0, np.int32)
             xyxy = np.zeros((0, 4))
         cat = np.concatenate
+        units = self._build_units()
         return BoxTable(
             image=image, cls=cls, x1=xyxy[:, 0].copy(), y1=xyxy[:, 1].copy(),
             x2=xyxy[:, 2].copy(), y2=xyxy[:, 3].copy(), box_index=box_index,
@@ -239,4 +264,4 @@ class BoxTableBuilder:
             image_heights=self._heights.values.copy(), image_widths=self._widths.values.copy(),
             class_names=dict(self.class_names),
             skipped={k: v for k, v in self.skipped.items() if v},
-            clipped=self.clipped, spec=self.spec)
+            clipped=self.clipped, spec=self.spec, units=units)

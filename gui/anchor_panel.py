@@ -4,7 +4,8 @@ Every edit builds a new `AnchorConfig` with `config.replace(...)` (which validat
 `state.set_config` at once; the coverage controller and the panels pace the work that follows
 (docs/live-tuning.md). An edit the config refuses
 is shown in red under its field while the last valid config stays. Configs set from elsewhere
-(file, preset, optimizer) are shown without being sent back.
+(file, preset, optimizer) are shown without being sent back. When every image of the dataset has
+the same physical units, each level's anchor size is also given in s and Hz under the levels.
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ from core.anchor_config import (
 from core.errors import InputError
 from core.frameworks import FRAMEWORKS, Framework
 from core.input_mapping import RESIZE_MODES
+from core.units import pixel_size
 from gui.state import AppState
 from gui.theme import ERROR, MUTED, TEXT, WARNING, dark_palette, set_text_colour
 from gui.value_list import CompactSpinBox, FocusComboBox, ValueListEditor, ratio_note
@@ -213,6 +215,8 @@ class AnchorPanel(QWidget):
         self._emitting = False  # our own set_config / set_model_input is running
         self._invalid: dict[str, dict[str, Any]] = {}  # section -> refused changes
         self.error_labels: dict[str, QLabel] = {}
+        self._pixel_size_for: tuple | None = None  # (table, model input) of _pixel_size
+        self._pixel_size = None  # s and Hz of one anchor pixel, when every image agrees
 
         self.setPalette(dark_palette())
         self.setAutoFillBackground(True)
@@ -243,6 +247,7 @@ class AnchorPanel(QWidget):
 
         state.config_changed.connect(self._on_state_changed)
         state.model_input_changed.connect(self._on_state_changed)
+        state.dataset_changed.connect(self._show_physical_sizes)
         self.sync_from_state()
 
     # -- construction -----------------------------------------------------------------------
@@ -286,6 +291,12 @@ class AnchorPanel(QWidget):
         self._section(form, "Pyramid levels")
         self.level_table = LevelTable(self)
         form.addWidget(self.level_table)
+        self.physical_sizes_label = _label("", "hint", wrap=True)
+        self.physical_sizes_label.setToolTip(
+            "Each level's anchor size (scale 1, ratio 1) as a duration × bandwidth, from the "
+            "dataset's physical units (the same for every image)")
+        self.physical_sizes_label.hide()
+        form.addWidget(self.physical_sizes_label)
         self._error_label(form, "levels")
 
     def _build_scales(self, form: QVBoxLayout) -> None:
@@ -414,6 +425,25 @@ class AnchorPanel(QWidget):
         self.ratio_hint.setText(ratio_hint(fw))
         self.ratio_hint.setVisible(bool(self.ratio_hint.text()))
         self._show_summary(config, fw)
+        self._show_physical_sizes()
+
+    def _show_physical_sizes(self) -> None:
+        """'P3 32 px = 16 µs × 62.5 kHz' per level, when one pixel is the same time and
+        bandwidth in every image (sizes are model-input pixels when a model input is set)."""
+        table, model_input, config = self.state.table, self.state.model_input, self.state.config
+        done_for = self._pixel_size_for
+        if done_for is None or done_for[0] is not table or done_for[1] != model_input:
+            self._pixel_size_for = (table, model_input)  # not again for every config step
+            self._pixel_size = None if table is None else pixel_size(
+                table.units, table.image_heights, table.image_widths, model_input.size,
+                model_input.resize)
+        size = self._pixel_size
+        text = "" if size is None else "<br>".join(
+            f"P{level} {size.describe(side)}"
+            for level, side in zip(config.levels, config.sizes, strict=True))
+        if text != self.physical_sizes_label.text():
+            self.physical_sizes_label.setText(text)
+        self.physical_sizes_label.setVisible(bool(text))
 
     def _show_options(self, config: AnchorConfig, fw: Framework) -> None:
         limits = fw.center_offset_limits

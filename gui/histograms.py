@@ -5,6 +5,9 @@ anchor ratios / sizes as lines), best IoU per box (thresholds as lines) and the 
 density with each anchor's IoU >= positive_iou region outlined. Unmatched boxes are drawn over
 every plot in one colour. Box shapes are binned once per dataset (`core.shape_regions.ShapeBins`);
 a config or coverage change only moves lines and re-counts the unmatched boxes with `bincount`.
+When one pixel is the same time and bandwidth in every image (`core.units.pixel_size`), a line
+above the plots gives that size, and pointing at the side or width x height plot reads the shape
+under the pointer out in s and Hz.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from core.shape_regions import (
     nominal_anchor_sides,
     region_outlines,
 )
+from core.units import PixelSize, pixel_size
 from gui.frame_rate import Paced, cache_static_item
 from gui.live_status import status_text
 from gui.state import AppState
@@ -389,6 +393,12 @@ class HistogramPanel(QWidget):
         self.summary.setTextFormat(Qt.TextFormat.RichText)
         self.summary.setWordWrap(True)
         self.summary.setContentsMargins(6, 4, 6, 2)
+        self.pixel_size: PixelSize | None = None  # s and Hz of one (model-input) pixel
+        self._pixel_note = ""  # what the read-out says when no plot is pointed at
+        self.readout = QLabel()  # physical read-out of the shape under the pointer
+        self.readout.setContentsMargins(6, 0, 6, 2)
+        self.readout.setStyleSheet(f"color: {MUTED};")
+        self.readout.setVisible(False)
         self.aspect_plot = CountHistogram("Aspect ratio w/h", log_x=True)
         self.side_plot = CountHistogram(SIDE_TITLE.format(pixels="px"), log_x=True)
         self.iou_plot = CountHistogram("Best IoU per box", log_x=False)
@@ -417,7 +427,11 @@ class HistogramPanel(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(0)
         layout.addWidget(self.summary)
+        layout.addWidget(self.readout)
         layout.addLayout(self.grid, 1)
+        for plot in self.plots():
+            plot.scene().sigMouseMoved.connect(
+                lambda position, plot=plot: self._read_out(plot, position))
 
         # a drag sends config changes and results faster than the display refreshes: draw the
         # newest of each at most once per frame
@@ -432,6 +446,10 @@ class HistogramPanel(QWidget):
 
     def sizeHint(self) -> QSize:  # noqa: N802 (Qt API)
         return QSize(480, 880)
+
+    def leaveEvent(self, event) -> None:  # noqa: N802 (Qt API)
+        super().leaveEvent(event)
+        self.readout.setText(self._pixel_note)
 
     def resizeEvent(self, event) -> None:  # noqa: N802 (Qt API)
         """A tall panel stacks the four plots; a squat one (a shared dock) shows them 2 x 2."""
@@ -525,6 +543,7 @@ class HistogramPanel(QWidget):
             bins = model_shape_bins(table, model_input)
         self.bins = bins
         pixels = "model-input px" if model_input.size is not None else "px"
+        self._show_pixel_size(table, model_input, pixels)
         self.side_plot.plot.setTitle(SIDE_TITLE.format(pixels=pixels), size="9pt", color=TEXT)
         self.density_plot.plot.setLabel("bottom", f"box width ({pixels})", color=TEXT,
                                         size="9pt")
@@ -538,6 +557,38 @@ class HistogramPanel(QWidget):
         self.density_plot.set_unmatched(empty, empty)
         for plot in self.plots():
             plot.user_moved_view = False
+
+    def _show_pixel_size(self, table, model_input, pixels: str) -> None:
+        """The physical size of one pixel of the binned shapes (None without common units),
+        in the read-out line."""
+        size = None if table is None else pixel_size(
+            table.units, table.image_heights, table.image_widths, model_input.size,
+            model_input.resize)
+        self.pixel_size = size
+        self._pixel_note = "" if size is None else (
+            f"1 {pixels} = {size.extent(1)} · point at the side or "
+            "w × h plot to read a size")
+        self.readout.setText(self._pixel_note)
+        self.readout.setVisible(size is not None)
+
+    def _read_out(self, plot, position) -> None:
+        """The shape under the pointer in s and Hz: a square of the side (side plot), or
+        width x height (w x h plot); the one-pixel note elsewhere."""
+        size = self.pixel_size
+        if size is None:
+            return
+        view_box = plot.plot.getViewBox()
+        if (plot not in (self.side_plot, self.density_plot)
+                or not view_box.sceneBoundingRect().contains(position)):
+            self.readout.setText(self._pixel_note)
+            return
+        point = view_box.mapSceneToView(position)
+        if plot is self.side_plot:
+            side = 10.0 ** point.x()
+            text = f"side √(w·h) {size.describe(side)} (a square box)"
+        else:
+            text = f"w × h {size.describe(10.0 ** point.x(), 10.0 ** point.y())}"
+        self.readout.setText(text)
 
     def _update_anchors(self, fit: bool) -> None:
         """Anchor ratio / size lines, threshold lines and IoU regions of `state.config`."""

@@ -211,6 +211,7 @@ class MainWindow(QMainWindow):
         self._action(tools, "Optimize anchors…", self.show_optimize_dialog,
                      QKeySequence("Ctrl+Shift+O"))
         self._action(tools, "Anchor budget…", self.show_anchor_budget_dialog)
+        self._action(tools, "STFT sweep…", self.show_stft_sweep_dialog)
         self._action(tools, "Detector families…", self.show_family_window)
 
     def eventFilter(self, watched, event) -> bool:  # noqa: N802 - Qt's name
@@ -431,6 +432,11 @@ class MainWindow(QMainWindow):
 
         AnchorBudgetDialog(self.state, self).exec()
 
+    def show_stft_sweep_dialog(self) -> None:
+        from gui.stft_sweep_dialog import StftSweepDialog
+
+        StftSweepDialog(self.state, self.open_dataset, self).exec()
+
     def show_family_window(self) -> None:
         """YOLOv5 / FCOS / ATSS / YOLOv8 positives of the loaded dataset, in a window of its
         own that follows this one's image and selection."""
@@ -497,6 +503,7 @@ class MainWindow(QMainWindow):
                              int(table.image_widths[index]), pending=pending,
                              reason="" if pixels is not None or pending
                              else self._no_pixels_reason(index))
+        self.view.set_physical_axes(table.physical_axes(index))  # s and Hz, when known
         rows = state.boxes_of_image(index)
         # on the image itself, so it never falls off a narrow toolbar
         self.view.set_caption(f"image {index} · id {table.image_ids[index]} · "

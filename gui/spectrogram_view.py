@@ -2,15 +2,19 @@
 
 Everything is drawn with a handful of pyqtgraph items whose data is replaced on update: the image,
 one outline item per box colour, one per IoU band of best anchors, one for the selected box's
-positive anchors, one per level for the anchors of the cell under the cursor.
+positive anchors, one per level for the anchors of the cell under the cursor. The view stays in
+image pixels; when the source knows the physical units, the axes label it in s and Hz.
 """
 
 from __future__ import annotations
+
+import math
 
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
 
+from core.units import HERTZ, SECONDS, PhysicalAxes, unit_prefix
 from gui.frame_rate import cache_static_item
 from gui.theme import (
     BACKGROUND,
@@ -94,6 +98,93 @@ def _outline_item(pen) -> pg.PlotDataItem:
     return pg.PlotDataItem(pen=pen, connect="finite", skipFiniteCheck=False)
 
 
+class PhysicalAxisItem(pg.AxisItem):
+    """An axis of the image that labels pixel coordinates as time or frequency when a linear
+    mapping `value = origin + step * pixel` is set (ticks fall on round values of the unit,
+    the label names the unit with its prefix, e.g. "time (ms)"); without one it is the plain
+    pixel axis ("time (px)")."""
+
+    def __init__(self, orientation: str, name: str, pixel_units: str):
+        super().__init__(orientation)
+        self.pixel_label = (name, pixel_units)
+        self.mapping: tuple[float, float] | None = None  # (origin, step) in the unit per pixel
+        self.unit = ""
+        self._factor = 1.0  # of the prefix in the label (1e-3 for ms)
+        self.setLabel(name, units=pixel_units)
+
+    def set_mapping(self, origin: float, step: float, unit: str, name: str) -> None:
+        """Label pixel p as `origin + step * p` in `unit` (s or Hz)."""
+        self.mapping, self.unit = (float(origin), float(step)), unit
+        self.setLabel(name, units=unit)  # the prefix follows the range (updateAutoSIPrefix)
+
+    def mapping_key(self) -> tuple:
+        """`(origin, step, unit, name)` as `set_mapping` took them (() without a mapping)."""
+        return () if self.mapping is None else (*self.mapping, self.unit, self.labelText)
+
+    def clear_mapping(self) -> None:
+        """Back to pixels."""
+        self.mapping, self.unit, self._factor = None, "", 1.0
+        self.setLabel(*self.pixel_label[:1], units=self.pixel_label[1])
+
+    def physical(self, pixels):
+        """Values in the unit (no prefix) at pixel coordinates."""
+        origin, step = self.mapping
+        return origin + step * np.asarray(pixels, np.float64)
+
+    def updateAutoSIPrefix(self) -> None:  # noqa: N802 (pyqtgraph API)
+        """With a mapping, the label's prefix suits the largest value in view."""
+        if getattr(self, "mapping", None) is None:  # (also while pyqtgraph builds the axis)
+            super().updateAutoSIPrefix()
+            return
+        largest = float(np.abs(self.physical(self.range)).max())
+        prefix, self._factor = unit_prefix(largest, self.unit)
+        self.autoSIPrefixScale = 1.0
+        self.labelUnitPrefix = prefix
+        self._updateLabel()
+
+    def tickValues(self, minVal: float, maxVal: float, size: float):  # noqa: N802, N803
+        """Round values of the unit, placed at their pixel coordinates."""
+        if self.mapping is None:
+            return super().tickValues(minVal, maxVal, size)
+        origin, step = self.mapping
+        lo, hi = sorted(float(v) for v in self.physical([minVal, maxVal]))
+        if not hi > lo:
+            return []
+        return [(spacing / abs(step), [(v - origin) / step for v in values])
+                for spacing, values in super().tickValues(lo, hi, size)]
+
+    def tickStrings(self, values, scale, spacing):  # noqa: N802 (pyqtgraph API)
+        """Numbers in the label's unit, with the decimals the tick spacing needs."""
+        if self.mapping is None:
+            return super().tickStrings(values, scale, spacing)
+        step = abs(spacing * self.mapping[1]) / self._factor
+        places = max(0, math.ceil(-math.log10(step) - 1e-9)) if step > 0 else 0
+        return [f"{value / self._factor + 0.0:.{places}f}" for value in self.physical(values)]
+
+
+TIME_AXIS, FREQUENCY_AXIS = "bottom", "left"
+
+
+def axis_mappings(axes: PhysicalAxes | None, height: float
+                  ) -> dict[str, tuple[float, float, str, str] | None]:
+    """Per image axis (TIME_AXIS, FREQUENCY_AXIS): `(origin, step, unit, name)` or None (keep
+    pixels). A frequency axis without a known origin (a retuned recording) is labelled as the
+    offset from the image's centre row."""
+    mappings: dict[str, tuple[float, float, str, str] | None] = {TIME_AXIS: None,
+                                                                FREQUENCY_AXIS: None}
+    if axes is None:
+        return mappings
+    if axes.knows_time:
+        mappings[TIME_AXIS] = (axes.time_of_column0, axes.seconds_per_column, SECONDS, "time")
+    if axes.knows_frequency:
+        mappings[FREQUENCY_AXIS] = (axes.frequency_of_row0, -axes.hertz_per_row, HERTZ,
+                                    "frequency")
+    elif axes.knows_bandwidth:
+        mappings[FREQUENCY_AXIS] = (height / 2 * axes.hertz_per_row, -axes.hertz_per_row, HERTZ,
+                                    "frequency offset")
+    return mappings
+
+
 class SpectrogramView(pg.PlotWidget):
     """pyqtgraph view of one image with ground truth and anchor overlays."""
 
@@ -102,11 +193,12 @@ class SpectrogramView(pg.PlotWidget):
     clicked = Signal(float, float)
 
     def __init__(self, parent=None):
-        super().__init__(parent)
+        self.time_axis = PhysicalAxisItem(TIME_AXIS, "time", "px")
+        self.frequency_axis = PhysicalAxisItem(FREQUENCY_AXIS, "frequency", "row")
+        super().__init__(parent, axisItems={TIME_AXIS: self.time_axis,
+                                            FREQUENCY_AXIS: self.frequency_axis})
         self.setBackground(BACKGROUND)
         plot = self.getPlotItem()
-        plot.setLabel("bottom", "time", units="px")
-        plot.setLabel("left", "frequency", units="row")
         plot.invertY(True)  # row 0 (highest frequency) at the top, as the image is stored
         plot.getViewBox().setAspectLocked(True, ratio=1.0)  # square pixels, at any window size
         self.image_item = pg.ImageItem(axisOrder="row-major")
@@ -138,6 +230,7 @@ class SpectrogramView(pg.PlotWidget):
         self.scene().sigMouseMoved.connect(self._on_mouse_moved)
         self.scene().sigMouseClicked.connect(self._on_mouse_clicked)
         self.image_size = (0, 0)
+        self.physical_axes: PhysicalAxes | None = None
 
     # -- pixels --------------------------------------------------------------------------------
     def show_image(self, pixels: np.ndarray | None, height: int, width: int,
@@ -160,6 +253,18 @@ class SpectrogramView(pg.PlotWidget):
             self.getPlotItem().getViewBox().setRange(xRange=(0, width), yRange=(0, height),
                                                      padding=0.02)
         self.image_size = (height, width)
+
+    def set_physical_axes(self, axes: PhysicalAxes | None) -> None:
+        """Label the axes of the image shown in s and Hz (None: in pixels, as without units).
+        Call after `show_image` (a frequency offset needs the image's height)."""
+        self.physical_axes = axes
+        mappings = axis_mappings(axes, self.image_size[0])
+        for name, axis in ((TIME_AXIS, self.time_axis), (FREQUENCY_AXIS, self.frequency_axis)):
+            wanted = mappings[name]
+            if wanted is None and axis.mapping is not None:
+                axis.clear_mapping()
+            elif wanted is not None and (*axis.mapping_key(),) != wanted:  # else: unchanged
+                axis.set_mapping(*wanted)
 
     def set_caption(self, text: str) -> None:
         """What image this is (index, id, size, boxes), above it."""

@@ -4,7 +4,8 @@ The model never builds a Python object per row: it keeps the table rows of the u
 one int64 array (filtered by class, ordered by the sort column) and formats a cell only when the
 view asks for it in `data()`. Sorting is one `np.argsort` over the visible rows. Clicking a row,
 pressing Enter on it or moving the current row with the keyboard selects that box in `AppState`,
-so the main window jumps to its image.
+so the main window jumps to its image. When the dataset has physical units (`core.units`), start,
+duration, centre frequency and bandwidth columns are shown too; otherwise they stay hidden.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from PySide6.QtWidgets import (
 
 from core.analysis import CoverageResult
 from core.boxes import BoxTable
+from core.units import digits_to_resolve, format_hertz, format_seconds
 from gui.state import AppState
 from gui.theme import IOU_BAND_COLOURS, MUTED, iou_band
 
@@ -45,12 +47,18 @@ COLUMNS: tuple[tuple[str, str], ...] = (
     ("best level", "pyramid level of the anchor reaching the best IoU"),
     ("ceiling IoU", "best IoU any anchor shape centred on this grid could reach: below the "
                     "positive IoU, only a finer stride can cover the box (docs/ceiling.md)"),
+    # physical units (docs/datasets.md), shown only when the dataset has them
+    ("start", "start time of the box (left edge), seconds from the recording's first sample"),
+    ("duration", "length of the box in time (its width in seconds)"),
+    ("f centre", "centre frequency of the box, between its lower and upper edge"),
+    ("bandwidth", "height of the box in hertz"),
 )
 (IMAGE_ID, BOX_INDEX, CLASS, X1, Y1, X2, Y2, WIDTH, HEIGHT, RATIO, BEST_IOU, BEST_LEVEL,
- CEILING_IOU) = range(len(COLUMNS))
+ CEILING_IOU, START, DURATION, F_CENTRE, BANDWIDTH) = range(len(COLUMNS))
 TEXT_COLUMNS = (IMAGE_ID, CLASS)
+TIME_COLUMNS, FREQUENCY_COLUMNS = (START, DURATION), (F_CENTRE, BANDWIDTH)
 VISUAL_ORDER = (IMAGE_ID, BOX_INDEX, CLASS, BEST_IOU, BEST_LEVEL, CEILING_IOU, WIDTH, HEIGHT,
-                RATIO, X1, Y1, X2, Y2)
+                DURATION, BANDWIDTH, RATIO, START, F_CENTRE, X1, Y1, X2, Y2)
 SORT_VALUE_ROLE = Qt.ItemDataRole.UserRole  # the raw (unformatted) value of a cell
 TABLE_ROW_ROLE = Qt.ItemDataRole.UserRole + 1  # the BoxTable row a view row shows
 
@@ -214,7 +222,23 @@ class UncoveredBoxModel(QAbstractTableModel):
             return coverage.best_iou[rows]
         if column == CEILING_IOU:
             return coverage.ceiling_iou[rows]
+        if column in TIME_COLUMNS + FREQUENCY_COLUMNS:
+            return self._physical(column, rows)
         raise ValueError(f"column {column} is not numeric")
+
+    def _physical(self, column: int, rows: np.ndarray | int):
+        """Seconds or hertz of the boxes (NaN where the image's units are not known)."""
+        table = self._table
+        if table.units is None:
+            return np.full(np.shape(rows), np.nan)
+        image = table.image[rows]
+        if column == DURATION:
+            return table.units.durations(image, table.x2[rows] - table.x1[rows])
+        if column == BANDWIDTH:
+            return table.units.bandwidths(image, table.y2[rows] - table.y1[rows])
+        t_start, _, f_low, f_high = table.units.box_extents(
+            image, table.x1[rows], table.y1[rows], table.x2[rows], table.y2[rows])
+        return t_start if column == START else (f_low + f_high) / 2
 
     def _level_numbers(self, rows: np.ndarray | int):
         index = self._result.coverage.best_level[rows]
@@ -238,8 +262,9 @@ class UncoveredBoxModel(QAbstractTableModel):
             return int(self._level_numbers(row))
         return self._numeric(column, row).item()
 
-    @staticmethod
-    def _text(column: int, value) -> str:
+    def _text(self, row: int, column: int, value) -> str:
+        if column in TIME_COLUMNS + FREQUENCY_COLUMNS:
+            return self._physical_text(row, column, value)
         if column in (IMAGE_ID, CLASS, BOX_INDEX):
             return str(value)
         if column == BEST_LEVEL:
@@ -249,6 +274,34 @@ class UncoveredBoxModel(QAbstractTableModel):
         if column == RATIO:
             return f"{value:.3g}"
         return f"{value:.1f}"
+
+    def _physical_text(self, row: int, column: int, value: float) -> str:
+        """Sizes with 3 significant digits; positions with enough to tell neighbouring
+        pixels apart (a start of 9.81234 s, a centre of 2.440125 GHz)."""
+        if column == DURATION:
+            return format_seconds(value)
+        if column == BANDWIDTH:
+            return format_hertz(value)
+        units, image = self._table.units, int(self._table.image[row])
+        if column == START:
+            return format_seconds(value, digits_to_resolve(value,
+                                                           units.seconds_per_column[image]))
+        return format_hertz(value, digits_to_resolve(value, units.hertz_per_row[image]))
+
+    def physical_columns(self) -> tuple[int, ...]:
+        """The unit columns this table can fill (time ones when some image knows its seconds
+        per column, frequency ones likewise): the view shows only these."""
+        units = self._table.units if self._table is not None else None
+        if units is None:
+            return ()
+        shown = ()
+        if np.isfinite(units.seconds_per_column).any():
+            shown += TIME_COLUMNS
+        if np.isfinite(units.hertz_per_row).any():
+            shown += (BANDWIDTH,)
+        if (np.isfinite(units.hertz_per_row) & np.isfinite(units.frequency_of_row0)).any():
+            shown += (F_CENTRE,)
+        return shown
 
     # -- Qt model interface ---------------------------------------------------------------------
     def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008, N802
@@ -263,7 +316,7 @@ class UncoveredBoxModel(QAbstractTableModel):
             return None
         row, column = int(self._rows[index.row()]), index.column()
         if role == Qt.ItemDataRole.DisplayRole:
-            return self._text(column, self._value(row, column))
+            return self._text(row, column, self._value(row, column))
         if role == Qt.ItemDataRole.TextAlignmentRole:
             return LEFT if column in TEXT_COLUMNS else RIGHT
         if role == Qt.ItemDataRole.ForegroundRole and column == BEST_IOU:
@@ -325,6 +378,7 @@ class UncoveredBoxTable(QWidget):
         header.setSortIndicatorClearable(True)
         header.setSortIndicator(-1, Qt.SortOrder.AscendingOrder)  # start in table order
         self._size_columns()
+        self._shown_physical: tuple[int, ...] | None = None
         for position, column in enumerate(VISUAL_ORDER):  # what matters first, coordinates last
             header.moveSection(header.visualIndex(column), position)
         self.view.setSortingEnabled(True)
@@ -357,7 +411,11 @@ class UncoveredBoxTable(QWidget):
                   CLASS: metrics.horizontalAdvance("narrowband") + 16,
                   BEST_IOU: metrics.horizontalAdvance("best IoU ") + 18,
                   BEST_LEVEL: metrics.horizontalAdvance("best level ") + 18,
-                  CEILING_IOU: metrics.horizontalAdvance("ceiling IoU ") + 18}
+                  CEILING_IOU: metrics.horizontalAdvance("ceiling IoU ") + 18,
+                  START: metrics.horizontalAdvance("12.3456 ms") + 14,
+                  DURATION: metrics.horizontalAdvance("duration 0") + 14,
+                  F_CENTRE: metrics.horizontalAdvance("2.440125 GHz") + 14,
+                  BANDWIDTH: metrics.horizontalAdvance("bandwidth 0") + 14}
         for column in range(len(COLUMNS)):
             self.view.setColumnWidth(column, widths.get(column, digits))
 
@@ -376,9 +434,19 @@ class UncoveredBoxTable(QWidget):
         self.class_combo.setEnabled(not updating)
         if not updating:
             self.model.set_coverage(self.state.table, self.state.result)
+            self._show_physical_columns()
             self._fill_class_combo()
             self.show_selected_box(self.state.selected_box)
         self._update_count()
+
+    def _show_physical_columns(self) -> None:
+        """Unit columns only for a dataset that has those units."""
+        shown = self.model.physical_columns()
+        if shown == self._shown_physical:
+            return
+        self._shown_physical = shown
+        for column in TIME_COLUMNS + FREQUENCY_COLUMNS:
+            self.view.setColumnHidden(column, column not in shown)
 
     def _fill_class_combo(self) -> None:
         chosen = self.model.class_filter

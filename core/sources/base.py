@@ -11,6 +11,7 @@ from urllib.parse import parse_qsl
 import numpy as np
 
 from core.errors import InputError
+from core.units import ImageUnits, PixelScale
 
 
 class Cancelled(Exception):
@@ -71,14 +72,23 @@ class BoxBatch:
     total: int | None = None  # total when known
     file: str | None = None  # the file this batch came from, for error messages
     image_offset: int | None = None
+    units: ImageUnits | None = None  # physical axes of this batch's images, if the source knows
 
 
 class Source(abc.ABC):
-    """A dataset: streams boxes in batches and renders one image's pixels on demand."""
+    """A dataset: streams boxes in batches and renders one image's pixels on demand.
+
+    Physical units (`core.units`): a source that knows them from its files sets
+    `knows_units` and fills `BoxBatch.units`; for the others `open_source` takes the unit
+    options of the SPEC into `pixel_scale`.
+    """
+
+    knows_units = False
 
     def __init__(self, spec: SourceSpec):
         self.spec = spec
         self.class_names: dict[int, str] = {}
+        self.pixel_scale: PixelScale | None = None
 
     @abc.abstractmethod
     def batches(self) -> Iterator[BoxBatch]:

@@ -20,6 +20,7 @@ import numpy as np
 
 from core.errors import InputError
 from core.sources.base import BoxBatch, Source, SourceSpec
+from core.sources.options import check_options
 
 IMAGE_HEIGHT = 512  # pixels = frequency bins
 IMAGE_WIDTH = 512  # pixels = time frames
@@ -318,10 +319,7 @@ class DemoSource(Source):
         if spec.path:
             raise InputError(f"the demo dataset takes no path, got {spec.path!r} "
                              "(use demo?images=N&seed=S)", file=spec.text)
-        unknown = sorted(set(spec.options) - set(self.OPTIONS))
-        if unknown:
-            raise InputError(f"unknown option {unknown[0]!r} for the demo dataset; known options: "
-                             f"{', '.join(self.OPTIONS)}", file=spec.text)
+        check_options(spec, self.OPTIONS, "demo")
         self.images = _int_option(spec, "images", DEFAULT_IMAGES, 1, MAX_IMAGES)
         self.seed = _int_option(spec, "seed", DEFAULT_SEED, 0, 2**63 - 1)
         self.class_names = dict(CLASS_NAMES)

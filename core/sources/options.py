@@ -6,6 +6,8 @@ the option when its value is unusable; an absent option gives None (or the calle
 
 from __future__ import annotations
 
+import dataclasses
+import math
 import os
 import re
 from pathlib import Path
@@ -13,14 +15,48 @@ from pathlib import Path
 from core.errors import InputError
 from core.sources.base import SourceSpec
 from core.sources.image_files import locate_folder
+from core.units import PixelScale
+
+# physical units of the pixels, taken by `open_source` for every kind whose source does not know
+# them itself (docs/datasets.md, "Physical units"); option -> (PixelScale field, meaning)
+UNIT_OPTIONS = {
+    "hz_per_row": ("hertz_per_row", "hertz per image row, a positive number"),
+    "s_per_col": ("seconds_per_column", "seconds per image column, a positive number"),
+    "f0": ("frequency_of_row0", "hertz at the upper edge of the top row, a number"),
+}
 
 
-def check_options(spec: SourceSpec, known: tuple[str, ...], kind: str) -> None:
-    """InputError for the first (alphabetically) option of `spec` that is not in `known`."""
+def check_options(spec: SourceSpec, known: tuple[str, ...], kind: str,
+                  units: bool = True) -> None:
+    """InputError for the first (alphabetically) option of `spec` that is not in `known`; the
+    message also names the unit options when the kind takes them (`units`)."""
     unknown = sorted(set(spec.options) - set(known))
     if unknown:
+        also = f" (and {', '.join(UNIT_OPTIONS)} for physical units)" if units else ""
         raise InputError(f"unknown option {unknown[0]!r} for a {kind} dataset; known options: "
-                         f"{', '.join(known)}", file=spec.text)
+                         f"{', '.join(known) or 'none'}{also}", file=spec.text)
+
+
+def split_unit_options(spec: SourceSpec) -> tuple[SourceSpec, PixelScale | None]:
+    """`spec` without the unit options, and the `PixelScale` they give (None when there are
+    none). InputError naming the option for a value that is not a finite number (`hz_per_row`
+    and `s_per_col` also positive) and for `f0` without `hz_per_row`."""
+    given = {name: value for name, value in spec.options.items() if name in UNIT_OPTIONS}
+    if not given:
+        return spec, None
+    fields = {}
+    for name, value in given.items():
+        field, meaning = UNIT_OPTIONS[name]
+        positive = name != "f0"
+        if (type(value) not in (int, float) or not math.isfinite(value)
+                or (positive and not value > 0)):
+            raise InputError(f"option {name!r} must be {meaning}, got {value!r}", file=spec.text)
+        fields[field] = float(value)
+    if "f0" in given and "hz_per_row" not in given:
+        raise InputError("option 'f0' needs 'hz_per_row' (the frequency step between rows)",
+                         file=spec.text)
+    rest = {name: value for name, value in spec.options.items() if name not in UNIT_OPTIONS}
+    return dataclasses.replace(spec, options=rest), PixelScale(**fields)
 
 
 def parse_size_option(spec: SourceSpec) -> tuple[int, int] | None:

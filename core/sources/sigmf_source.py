@@ -25,6 +25,11 @@ global `core:frequency`, else 0 Hz = baseband), s = sample_start - `core:offset`
   order of first appearance in the dataset (recordings in order, annotations in file order). An
   annotation without a label is class "unlabelled" (id 0 when no annotation has a label).
 
+Physical units (`core.units`, per recording): seconds per column = hop / fs, time of column 0 =
+core:offset / fs (so a box starts at core:sample_start / fs), hertz per row = fs / nfft, and the
+top row's upper edge at fc + fs/2 — unknown (NaN) when the captures tune to several centre
+frequencies, whose boxes then each use their own segment's fc.
+
 Loading boxes reads only the meta files and the data files' sizes (N = (bytes - header_bytes -
 trailing_bytes) // bytes per sample, a trailing partial sample ignored); `pixels(i)` reads the
 samples (every real and complex datatype of SigMF) and computes the spectrogram, merging groups of
@@ -50,6 +55,7 @@ from core.errors import InputError
 from core.sources.base import BoxBatch, Source, SourceSpec
 from core.sources.options import check_options
 from core.spectrogram import spectrogram_db_from_reader, window_values
+from core.units import ImageUnits, PhysicalAxes
 
 DEFAULT_NFFT = 512
 MAX_NFFT = 65536
@@ -198,9 +204,11 @@ def _number_column(items: list, key: str, where: str, record: str, *, count: boo
 class SigMFSource(Source):
     """SigMF recordings: one spectrogram image per recording, one box per annotation."""
 
+    knows_units = True  # from each recording's sample rate and centre frequency, nfft and hop
+
     def __init__(self, spec: SourceSpec):
         super().__init__(spec)
-        check_options(spec, OPTIONS, "sigmf")
+        check_options(spec, OPTIONS, "sigmf", units=False)
         self.nfft = self._int_option("nfft", DEFAULT_NFFT, 2, MAX_NFFT)
         self.hop = self._int_option("hop", self.nfft, 1, self.nfft)
         self.channel = self._int_option("channel", 0, 0, 1 << 16)
@@ -247,7 +255,8 @@ class SigMFSource(Source):
                 image_ids=np.array([name]), image_heights=np.array([self.nfft], np.int32),
                 image_widths=np.array([width], np.int32), image=np.zeros(len(xyxy), np.int64),
                 xyxy=xyxy, cls=cls, box_index=np.arange(len(xyxy), dtype=np.int32),
-                reasons=reasons, done=done, total=len(self.files), file=layout.where)
+                reasons=reasons, done=done, total=len(self.files), file=layout.where,
+                units=ImageUnits.from_axes([self.physical_axes(layout)]))
 
     def _read_meta_file(self, meta_path: Path, name: str) -> tuple[RecordingLayout, list]:
         from sigmf.error import SigMFError
@@ -356,6 +365,20 @@ class SigMFSource(Source):
         xyxy = np.stack([x1, y1, x2, y2], axis=1).reshape(-1, 4)
         reasons = np.where(s >= n, reason_code("outside_image"), 0).astype(np.int8)
         return xyxy, self._class_column(annotations, where), reasons
+
+    def physical_axes(self, layout: RecordingLayout) -> PhysicalAxes:
+        """Seconds and hertz of the recording's pixels, with exactly the mapping of `_boxes`
+        (module docstring); no frequency origin when its captures have several `fc`."""
+        info = layout.global_info
+        sample_rate = float(info["core:sample_rate"])
+        starts = (_number_column(layout.captures, "core:sample_start", layout.where, "capture",
+                                 count=True, required=True) if layout.captures
+                  else np.zeros(1))
+        centres = np.unique(self._centre_frequencies(layout, starts))
+        return PhysicalAxes(
+            seconds_per_column=self.hop / sample_rate, hertz_per_row=sample_rate / self.nfft,
+            time_of_column0=info.get("core:offset", 0) / sample_rate,
+            frequency_of_row0=centres[0] + sample_rate / 2 if len(centres) == 1 else np.nan)
 
     def _centre_frequencies(self, layout: RecordingLayout, start: np.ndarray) -> np.ndarray:
         """`core:frequency` of the capture segment holding each sample index (Hz)."""
