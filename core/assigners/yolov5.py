@@ -59,6 +59,9 @@ class Yolov5Params:
             raise ValueError(f"{len(self.anchors)} anchor levels for {len(self.strides)} strides")
         if len({len(level) for level in self.anchors}) > 1:
             raise ValueError("YOLOv5 needs the same number of anchors on every level")
+        if not self.anchor_t > 1.0:
+            raise ValueError(f"anchor_t must be above 1 (at 1 or below no box passes the "
+                             f"ratio test), got {self.anchor_t:g}")
 
     @classmethod
     def from_yaml(cls, anchors: list[list[float]], strides: tuple[int, ...] = (8, 16, 32),
