@@ -36,7 +36,8 @@ def test_yolov5_anchors_read_as_a_model_yaml_writes_them():
 
 
 @pytest.mark.parametrize("change,key", [
-    ({"anchor_t": -1}, "anchor_t"), ({"anchor_t": 1}, "anchor_t"), ({"anchors": [[10, 13, 16]]}, "anchors"),
+    ({"anchor_t": -1}, "anchor_t"), ({"anchor_t": 1}, "anchor_t"),
+    ({"anchors": [[10, 13, 16]]}, "anchors"),
     ({"anchors": [[[10, 13]], [[1, 2], [3, 4]]]}, "anchors"), ({"strides": [8, 16.5]}, "strides"),
     ({"colour": "red"}, "colour"),
 ])
