@@ -31,6 +31,7 @@ from PySide6.QtWidgets import (
 
 from core.coverage.summary import CoverageReport, interpretation
 from core.frameworks import FRAMEWORKS
+from gui.augment_row import AugmentRow
 from gui.frame_rate import Paced
 from gui.live_status import status_text
 from gui.state import AppState
@@ -437,6 +438,10 @@ class ReportPanel(QWidget):
         layout.addLayout(grid)
         layout.addSpacing(4)
         layout.addWidget(self.interpretation)
+        self.augment_row = AugmentRow(self.state)  # off by default (docs/augmentation.md)
+        self.augment_row.content_changed.connect(self._fit_summary)
+        layout.addSpacing(4)
+        layout.addWidget(self.augment_row)
         layout.addStretch(1)
         self.summary.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Preferred)
 
@@ -564,5 +569,6 @@ class ReportPanel(QWidget):
             needed = self.summary.heightForWidth(inner)
             if needed < 0:
                 needed = self.summary.sizeHint().height()
-            self.summary_scroll.setMinimumHeight(0)  # never raises the window's minimum
-            self.summary_scroll.setMaximumHeight(min(needed, int(0.6 * height)))
+            fitted = min(needed, int(0.6 * height))  # QScrollArea's own hint stops at 24 lines
+            self.summary_scroll.setMinimumHeight(fitted)  # the panel's minimum stays MINIMUM_SIZE
+            self.summary_scroll.setMaximumHeight(fitted)
