@@ -23,6 +23,7 @@ from cli.optimize_family import run_family_optimize
 from core.analysis import CoverageSession, parse_input_size
 from core.anchor_budget import SWEEP_EFFORT, sweep
 from core.anchor_config import config_to_dict, head_compatibility, resolve_config, save_config
+from core.augmentation import DEFAULT_DRAWS, augment_spec, parse_augment
 from core.errors import InputError
 from core.family_config import FamilyConfig
 from core.frameworks import FRAMEWORKS
@@ -68,12 +69,23 @@ def add_parser(subparsers) -> None:
     parser.add_argument("--max-evaluations", default=None, metavar="N",
                         help="subsample evaluations of the search (default: 300 without "
                         "--time-budget)")
+    parser.add_argument("--augment", default=None, metavar="SPEC",
+                        help="maximise the expected recall under a training augmentation "
+                        "(SPEC as for analyze: jitter:HxW,LO-HI, crop:HxW[,MIN_AREA], "
+                        "yolo:SIZE[,SCALE]; docs/augmentation.md)")
+    parser.add_argument("--draws", default=None, metavar="N",
+                        help="with --augment: seeded draws each evaluation of the search "
+                        f"scores (default {SEARCH_DRAWS}; the result is confirmed with "
+                        f"{DEFAULT_DRAWS})")
     add_model_input_arguments(parser)
     parser.add_argument("--out", default=None, metavar="FILE",
                         help="where to write the optimised config (.json, .yaml); with --sweep "
                         "a folder")
     parser.add_argument("--json", action="store_true", help="print one JSON object on stdout")
     parser.set_defaults(run=run)
+
+
+SEARCH_DRAWS = 8  # draws of the subsample per evaluation under --augment
 
 
 def _integer(text: str | None, option: str, default: int | None, low: int) -> int | None:
@@ -121,6 +133,13 @@ def run(args: argparse.Namespace) -> int:
         raise InputError("--out is required: the file to write the optimised config to "
                          "(with --sweep, a folder for one config per grid point)")
     config = resolve_config(args.config, families=True)
+    if args.draws is not None and args.augment is None:
+        raise InputError("--draws needs --augment")
+    augment = parse_augment(args.augment) if args.augment is not None else None
+    draws = _integer(args.draws, "--draws", SEARCH_DRAWS, 2)
+    if augment is not None and (args.sweep or isinstance(config, FamilyConfig)):
+        raise InputError("--augment works with a single anchor config, not with --sweep or a "
+                         "detector family")
     if isinstance(config, FamilyConfig):
         return run_family_optimize(args, config)
     ratios = _integer(args.ratios, "--ratios", len(config.aspect_ratios), 1)
@@ -142,8 +161,8 @@ def run(args: argparse.Namespace) -> int:
         return _run_sweep(args, table, config, sweep_grid, options, load_seconds)
     with progress_bar("optimizing") as progress:
         result = optimize(table, config, ratios, scales, effort=args.effort or DEFAULT_EFFORT,
-                          time_budget=budget,
-                          max_evaluations=max_evaluations, progress=progress, **options)
+                          time_budget=budget, max_evaluations=max_evaluations,
+                          progress=progress, augment=augment, augment_draws=draws, **options)
     try:
         save_config(result.config, args.out)
     except OSError as error:
@@ -230,9 +249,22 @@ def json_report(table, result, advice, out: str, load_seconds: float) -> dict:
                              "sizes": list(step.config.sizes)} for step in result.path]},
         "warnings": [advice["message"]] if advice else [],
         "beyond_ceiling": advice,
+        "augmented": augmented_block(result),
         "out": out,
         "seconds": {"load": load_seconds, "optimize": result.seconds},
     }
+
+
+def augmented_block(result) -> dict | None:
+    """The objective under `--augment`: the spec, the draws of the search and of the
+    confirmation, the seed and the expected recall before and after (None without it)."""
+    if result.augment is None:
+        return None
+    return {"spec": augment_spec(result.augment), "description": result.augment.describe(),
+            "search_draws": result.augment_draws, "draws": result.expected_draws,
+            "seed": result.augment_seed,
+            "recall_expected_before": result.expected_recall_before,
+            "recall_expected_after": result.expected_recall}
 
 
 def _percent(value: float) -> str:
@@ -241,6 +273,14 @@ def _percent(value: float) -> str:
 
 def _values(values, digits: str = ".4g") -> str:
     return "[" + ", ".join(f"{v:{digits}}" for v in values) + "]"
+
+
+def _expected_line(result) -> list[str]:
+    if result.augment is None:
+        return []
+    return [f"  {'expected recall':<24}{_percent(result.expected_recall_before):>12}"
+            f"{_percent(result.expected_recall):>12}   the objective: "
+            f"{augment_spec(result.augment)}, {result.expected_draws} draws"]
 
 
 def format_report(table, result, advice, out: str) -> str:
@@ -257,6 +297,7 @@ def format_report(table, result, advice, out: str) -> str:
         "",
         f"  {'':<24}{'before':>12}{'after':>12}",
         f"  {'recall':<24}{_percent(before.recall):>12}{_percent(after.recall):>12}",
+        *_expected_line(result),
         f"  {'best possible recall':<24}{_percent(before.best_possible_recall):>12}"
         f"{_percent(after.best_possible_recall):>12}",
         f"  {'mean best IoU':<24}{before.mean_best_iou:>12.3f}{after.mean_best_iou:>12.3f}",

@@ -519,6 +519,25 @@ class AugmentedCoverage:
         return float(self.matched.sum() / kept) if kept else 0.0
 
 
+@dataclass(frozen=True)
+class KeptBoxes:
+    """The kept boxes of a run of draws, ready for one coverage-engine pass: `rows` [K] table
+    row, `draw` [K] draw number, `xyxy` four [K] float64 in output pixels, `image` [K] image of
+    the pass, `image_heights` / `image_widths` [draws * images] int64 (output size), `dropped`
+    [draws, N] uint8 drop-reason bits of every box."""
+
+    rows: np.ndarray
+    draw: np.ndarray
+    xyxy: list[np.ndarray]
+    image: np.ndarray
+    image_heights: np.ndarray
+    image_widths: np.ndarray
+    dropped: np.ndarray
+
+    def engine(self) -> CoverageEngine:
+        return CoverageEngine(*self.xyxy, self.image, self.image_heights, self.image_widths)
+
+
 CHUNK_BOXES = 1_000_000  # boxes (all draws together) per engine pass: bounds the memory
 
 
@@ -556,30 +575,40 @@ class AugmentedSession:
     def compute(self, config, progress: Progress | None = None) -> AugmentedCoverage:
         """Exact coverage of every draw under `config`: an `AnchorConfig` (the framework's
         matcher, `core.coverage`) or a detector family config (`core.family_analysis`)."""
-        n, images = len(self.table), self.table.image_count
+        n = len(self.table)
         matched = np.zeros((self.draws, n), bool)  # [draws, N]
         dropped = np.zeros((self.draws, n), np.uint8)  # [draws, N] reason bits
         for chunk in self.chunks():
-            parts = [self.draw(d) for d in chunk]
-            kept = [np.flatnonzero(p.dropped == KEPT) for p in parts]
-            rows = np.concatenate(kept)  # [K] table row of each kept box
-            draw = np.concatenate([np.full(len(k), d) for d, k in zip(chunk, kept, strict=True)])
-            xyxy = [np.concatenate([getattr(p, name)[k] for p, k in zip(parts, kept, strict=True)])
-                    for name in ("x1", "y1", "x2", "y2")]
-            image = (draw - chunk.start) * images + self.image[rows]
-            heights = np.concatenate([p.image_heights for p in parts])
-            widths = np.concatenate([p.image_widths for p in parts])
-            matched[draw, rows] = self._matched(config, xyxy, image, heights, widths, rows)
-            dropped[chunk.start:chunk.stop] = [p.dropped for p in parts]
+            kept = self.kept_boxes(chunk)
+            matched[kept.draw, kept.rows] = self._matched(config, kept)
+            dropped[chunk.start:chunk.stop] = kept.dropped
             if progress is not None:
                 progress(chunk.stop, self.draws)
         return AugmentedCoverage(self.augment, self.seed, matched, dropped,
                                  np.asarray(self.table.cls))
 
-    def _matched(self, config, xyxy, image, heights, widths, rows) -> np.ndarray:
+    def kept_boxes(self, draws: range) -> KeptBoxes:
+        """The boxes the augmentation keeps in `draws`, as one engine's input (draw d's image i
+        is image (d - draws.start) * images + i)."""
+        images = self.table.image_count
+        parts = [self.draw(d) for d in draws]
+        kept = [np.flatnonzero(p.dropped == KEPT) for p in parts]
+        rows = np.concatenate(kept)
+        draw = np.concatenate([np.full(len(k), d) for d, k in zip(draws, kept, strict=True)])
+        xyxy = [np.concatenate([getattr(p, name)[k] for p, k in zip(parts, kept, strict=True)])
+                for name in ("x1", "y1", "x2", "y2")]
+        return KeptBoxes(
+            rows=rows, draw=draw, xyxy=xyxy,
+            image=(draw - draws.start) * images + self.image[rows],
+            image_heights=np.concatenate([p.image_heights for p in parts]),
+            image_widths=np.concatenate([p.image_widths for p in parts]),
+            dropped=np.stack([p.dropped for p in parts]))
+
+    def _matched(self, config, kept: KeptBoxes) -> np.ndarray:
+        xyxy, image, rows = kept.xyxy, kept.image, kept.rows
+        heights, widths = kept.image_heights, kept.image_widths
         if isinstance(config, AnchorConfig):
-            engine = CoverageEngine(*xyxy, image, heights, widths)
-            return engine.compute(grids_for(config), match_rule(config)).matched
+            return kept.engine().compute(grids_for(config), match_rule(config)).matched
         from core.family_analysis import family_coverage
 
         table = self.table

@@ -23,6 +23,11 @@ the scales stay 2**(i/S) and only the ratios (and with `optimize_size` the one a
 so the output stays expressible. `optimize_size` for the other frameworks frees each level's size
 (a common factor on all sizes would only repeat what the scales do).
 
+Under a training augmentation (`augment`, docs/augmentation.md) the objective is the expected
+recall instead: the search set is a fixed set of `augment_draws` seeded draws of the subsample
+(transformed once, all draws in one coverage engine; a dropped box counts as missed), and the
+confirmation ranks the candidates by `augmented_coverage` on all boxes (its default draws) first.
+
 Determinism: the same seed and evaluation budget give the same result. A `time_budget` stops at
 a wall-clock deadline, so how far the search got then depends on the machine.
 """
@@ -37,10 +42,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from core.analysis import CoverageSession, ModelInput, grids_for, match_rule
+from core.analysis import CoverageResult, CoverageSession, ModelInput, grids_for, match_rule
 from core.anchor_config import AnchorConfig, default_config, sizes_out_of_order
+from core.augmentation import DEFAULT_DRAWS, Augment, AugmentedSession, augment_spec
 from core.boxes import BoxTable
-from core.coverage import BoxCoverage, CoverageReport
+from core.coverage import BoxCoverage, CoverageEngine, CoverageReport
 from core.errors import InputError
 from core.frameworks import FRAMEWORKS, common_anchor_size
 
@@ -102,7 +108,12 @@ class OptimizeResult:
     `path` lists the improvements on the search subsample in order (evaluation, recall,
     mean_best_iou, config). `stopped` is "budget" (the evaluations or the time were used up; the
     search refines until then) or "cancelled". `notes` explains choices the user should know
-    (e.g. keras-hub scales)."""
+    (e.g. keras-hub scales).
+
+    Under an augmentation, `expected_recall_before` / `expected_recall` are the expected recalls
+    of `before_config` / `config` on all boxes (`augmented_coverage`, `expected_draws` draws,
+    seeded with `augment_seed`, the search's seed); the search scored `augment_draws` draws of
+    the subsample."""
 
     config: AnchorConfig
     report: CoverageReport
@@ -117,10 +128,17 @@ class OptimizeResult:
     stopped: str
     notes: list[str] = field(default_factory=list)
     coverage: BoxCoverage | None = None  # of `config` on all boxes
+    augment: Augment | None = None
+    augment_draws: int = 0
+    expected_draws: int = 0
+    augment_seed: int = 0
+    expected_recall_before: float | None = None
+    expected_recall: float | None = None
 
     @property
     def improved(self) -> bool:
-        return _score(self.report) > _score(self.before)
+        return ((self.expected_recall, *_score(self.report))
+                > (self.expected_recall_before, *_score(self.before)))
 
 
 class _Stop(Exception):
@@ -363,13 +381,63 @@ def warm_start_point(space: SearchSpace, config: AnchorConfig) -> np.ndarray:
 # --------------------------------------------------------------------------- evaluation
 
 
-class _Evaluator:
-    """Exact (recall, mean best IoU) of configs on the subsample, cached, with the budget."""
+@dataclass(frozen=True)
+class _SearchSet:
+    """What the search scores a config on: one coverage engine over its boxes and `boxes`, the
+    count the scores are shares of (draws x subsample boxes under an augmentation, so a box the
+    augmentation drops counts as missed); the engine's boxes' widths, heights [K] (pixels) and
+    classes [K] feed the data-driven starting points."""
 
-    def __init__(self, session: CoverageSession, space: SearchSpace, max_evaluations: int,
+    engine: CoverageEngine
+    boxes: int
+    widths: np.ndarray
+    heights: np.ndarray
+    cls: np.ndarray
+    label: str = "recall"
+
+
+def _plain_search_set(sample: CoverageSession) -> _SearchSet:
+    return _SearchSet(sample.engine, len(sample.table), sample.x2 - sample.x1,
+                      sample.y2 - sample.y1, sample.table.cls)
+
+
+def _augmented_search_set(sample: AugmentedSession) -> _SearchSet:
+    """All draws of `sample`, transformed once, as one engine's boxes."""
+    kept = sample.kept_boxes(range(sample.draws))
+    if len(kept.rows) == 0:
+        raise InputError(f"--augment {augment_spec(sample.augment)} drops every box of the "
+                         "search sample: nothing to optimise for")
+    x1, y1, x2, y2 = kept.xyxy
+    return _SearchSet(kept.engine(), sample.draws * len(sample.table), x2 - x1, y2 - y1,
+                      sample.table.cls[kept.rows], "expected recall")
+
+
+class _ExpectedRank:
+    """Confirmation key under an augmentation: (expected recall on all boxes, plain score);
+    the expected recall of each config is computed once (`expected`)."""
+
+    def __init__(self, session: AugmentedSession):
+        self.session = session
+        self.expected: dict[AnchorConfig, float] = {}
+
+    def __call__(self, result: CoverageResult) -> tuple[float, ...]:
+        if result.config not in self.expected:
+            self.expected[result.config] = self.session.compute(result.config).recall_mean
+        return (self.expected[result.config], *_score(result.report))
+
+
+def _plain_rank(result: CoverageResult) -> Score:
+    return _score(result.report)
+
+
+class _Evaluator:
+    """Exact (recall, best possible recall, mean best IoU) of configs on the search set, as
+    shares of its boxes, cached, with the budget."""
+
+    def __init__(self, search_set: _SearchSet, space: SearchSpace, max_evaluations: int,
                  deadline: float | None, cancelled: CancelCheck | None,
                  progress: ProgressCallback | None, started: float, time_budget: float | None):
-        self.session = session
+        self.search_set = search_set
         self.space = space
         self.max_evaluations = max_evaluations
         self.deadline = deadline
@@ -404,10 +472,11 @@ class _Evaluator:
         if key in self.cache:
             return self.cache[key], x
         self.check()
-        coverage = self.session.engine.compute(grids_for(config), match_rule(config))
-        best_iou = coverage.best_iou
-        score = (float(coverage.matched.mean()),
-                 float((best_iou >= config.positive_iou).mean()), float(best_iou.mean()))
+        coverage = self.search_set.engine.compute(grids_for(config), match_rule(config))
+        best_iou, boxes = coverage.best_iou, self.search_set.boxes
+        score = (float(coverage.matched.sum() / boxes),
+                 float((best_iou >= config.positive_iou).sum() / boxes),
+                 float(best_iou.sum() / boxes))
         self.count += 1
         self.cache[key] = score
         if self.best is None or score > self.best[0]:
@@ -416,7 +485,8 @@ class _Evaluator:
         if self.progress is not None:
             best = self.best[0][0]
             self.progress(0.05 + 0.85 * self.fraction(),
-                          f"{self.phase}: {self.count} evaluations, best recall {best:.1%} "
+                          f"{self.phase}: {self.count} evaluations, best "
+                          f"{self.search_set.label} {best:.1%} "
                           "(subsample)")
         return score, x
 
@@ -545,8 +615,9 @@ def _confirmation_candidates(finalists, space: SearchSpace, base: AnchorConfig, 
 
 
 def _best_on_all_boxes(candidates: list[AnchorConfig], full: CoverageSession, before,
-                       base: AnchorConfig):
-    """The candidate that scores best on every box, and how many full computations that took
+                       base: AnchorConfig, rank=_plain_rank):
+    """The candidate that ranks best on every box (`rank` of its result: the plain score, or
+    the expected recall first under an augmentation), and how many full computations that took
     (the `before` result of `base` counts as one)."""
     best_result = None
     full_evaluations = 1
@@ -556,7 +627,7 @@ def _best_on_all_boxes(candidates: list[AnchorConfig], full: CoverageSession, be
         else:
             result = full.compute(config)
             full_evaluations += 1
-        if best_result is None or _score(result.report) > _score(best_result.report):
+        if best_result is None or rank(result) > rank(best_result):
             best_result = result
     return best_result, full_evaluations
 
@@ -579,6 +650,8 @@ def optimize(
     progress: ProgressCallback | None = None,
     cancelled: CancelCheck | None = None,
     session: CoverageSession | None = None,
+    augment: Augment | None = None,
+    augment_draws: int = 8,
 ) -> OptimizeResult:
     """The best config with exactly `ratios` aspect ratios and `scales` scales (same framework,
     levels, strides, thresholds) for `table`; the sizes move too unless `optimize_size` is off,
@@ -594,6 +667,10 @@ def optimize(
     `time_budget` (seconds) bounds the whole run; `max_evaluations` bounds the subsample
     evaluations (default the effort's without a time budget, unbounded with one).
     `session` may pass an existing full-dataset CoverageSession of `table` to reuse.
+
+    With `augment` (docs/augmentation.md) the objective is the expected recall under it: each
+    evaluation scores `augment_draws` fixed draws (seeded with `seed`) of the subsample, and the
+    candidates are confirmed by `augmented_coverage` on all boxes (DEFAULT_DRAWS draws).
     """
     if ratios < 1 or scales < 1:
         raise InputError(f"need at least one ratio and one scale, got {ratios} and {scales}")
@@ -613,24 +690,33 @@ def optimize(
     full = session if session is not None else CoverageSession(table, model_input)
     before_started = time.perf_counter()
     before = full.compute(base_config)
+    rank = _plain_rank
+    if augment is not None:
+        rank = _ExpectedRank(AugmentedSession(table, augment, model_input, DEFAULT_DRAWS, seed))
+        rank(before)
     full_seconds = time.perf_counter() - before_started
     images = stratified_images(table, sample_boxes or plan.sample_boxes, rng)
     sample_table = image_subset(table, images)
-    sample = CoverageSession(sample_table, model_input) if len(sample_table) < len(table) \
-        else full
+    if augment is not None:
+        search_set = _augmented_search_set(
+            AugmentedSession(sample_table, augment, model_input, augment_draws, seed))
+    else:
+        search_set = _plain_search_set(
+            CoverageSession(sample_table, model_input) if len(sample_table) < len(table)
+            else full)
     if max_evaluations is None:
         max_evaluations = plan.max_evaluations if time_budget is None else 1_000_000
     deadline = None
     if time_budget is not None:
         # keep time to confirm the finalists on all boxes
         deadline = started + max(0.0, time_budget - plan.confirm * full_seconds * 1.2)
-    evaluate = _Evaluator(sample, space, max_evaluations, deadline, cancelled, report, started,
-                          time_budget)
-    widths = sample.x2 - sample.x1
-    heights = sample.y2 - sample.y1
+    evaluate = _Evaluator(search_set, space, max_evaluations, deadline, cancelled, report,
+                          started, time_budget)
+    widths, heights = search_set.widths, search_set.heights
     log_ratio, _ = box_shape_samples(widths, heights, base_config)
+
     def starts():
-        return starting_points(space, widths, heights, sample_table.cls, warm_starts)
+        return starting_points(space, widths, heights, search_set.cls, warm_starts)
 
     finalists, stopped = _search(evaluate, space, starts, rng, log_ratio, plan.descent_starts)
 
@@ -641,7 +727,8 @@ def optimize(
         candidates += [config for config in (space.config(warm_start_point(space, warm))
                                              for warm in warm_starts)
                        if config not in candidates]
-    best_result, full_evaluations = _best_on_all_boxes(candidates, full, before, base_config)
+    best_result, full_evaluations = _best_on_all_boxes(candidates, full, before, base_config,
+                                                       rank)
     if best_result is None:  # cancelled before the first evaluation, counts do not fit
         best_result = full.compute(space.config(starts()[0][1]))
         full_evaluations += 1
@@ -650,12 +737,19 @@ def optimize(
         notes.append(band_note)
     report(1.0, f"done: recall {before.report.recall:.1%} -> "
                 f"{best_result.report.recall:.1%}")
+    expected = {}
+    if augment is not None:
+        rank(best_result)
+        expected = {"augment": augment, "augment_draws": augment_draws,
+                    "expected_draws": DEFAULT_DRAWS, "augment_seed": seed,
+                    "expected_recall_before": rank.expected[base_config],
+                    "expected_recall": rank.expected[best_result.config]}
     return OptimizeResult(
         config=best_result.config, report=best_result.report, before_config=base_config,
         before=before.report, path=evaluate.path, evaluations=evaluate.count,
         full_evaluations=full_evaluations, sample_boxes=len(sample_table),
         sample_images=len(images), seconds=time.perf_counter() - started, stopped=stopped,
-        notes=notes, coverage=best_result.coverage)
+        notes=notes, coverage=best_result.coverage, **expected)
 
 
 # --------------------------------------------------------------------------- ceiling advice

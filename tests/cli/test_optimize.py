@@ -39,6 +39,7 @@ def test_json_output_and_start_config(tmp_path, capsys):
     assert load_config(out).framework == "torchvision"
     assert report["after"]["coverage"]["recall"] >= report["before"]["coverage"]["recall"]
     assert report["search"]["evaluations"] == 15
+    assert report["augmented"] is None  # no --augment
 
 
 @pytest.mark.parametrize("argv", [
@@ -118,3 +119,28 @@ def test_families_without_anchor_shapes_are_refused(tmp_path, capsys):
     code = run_command(["optimize", "--dataset", SPEC, "--config", "fcos", "--out",
                         str(tmp_path / "f.json")])
     assert code == 2 and "no anchor shapes to optimise" in capsys.readouterr().err
+
+
+def test_augment_reports_expected_recall_before_and_after(tmp_path, capsys):
+    out = tmp_path / "best.json"
+    argv = ["optimize", "--dataset", SPEC, "--seed", "1", "--out", str(out),
+            "--augment", "jitter:256x256,0.3-0.5", "--draws", "3", *FAST]
+    assert run_command([*argv, "--json"]) == 0
+    block = json.loads(capsys.readouterr().out)["augmented"]
+    assert block["spec"] == "jitter:256x256,0.3-0.5"
+    assert (block["search_draws"], block["draws"], block["seed"]) == (3, 32, 1)
+    assert block["recall_expected_after"] >= block["recall_expected_before"]
+    assert run_command(argv) == 0
+    text = capsys.readouterr().out
+    assert "expected recall" in text and "jitter:256x256,0.3-0.5" in text
+
+
+@pytest.mark.parametrize("argv", [
+    ["--draws", "4"], ["--augment", "jitter:640x640"], ["--augment", "x:1", "--draws", "3"],
+    ["--augment", "crop:64x64", "--draws", "1"], ["--augment", "crop:64x64", "--sweep"],
+    ["--augment", "crop:64x64", "--config", "yolov5"],
+])
+def test_bad_augment_arguments_exit_2(tmp_path, capsys, argv):
+    code = run_command(["optimize", "--dataset", SPEC, "--out", str(tmp_path / "o.json"), *argv])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and len(err.splitlines()) == 1 and err.startswith("error:")
